@@ -1,0 +1,164 @@
+// Package capture reads packets from capture files: classic pcap (micro- and
+// nanosecond), pcapng, and either of them gzip-compressed. Plain files are
+// memory-mapped and read without copying; compressed ones stream through a
+// bounded buffer. Every error names the file and the byte offset where the
+// problem was found, so a responder can open the file at that point.
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Packet is one captured frame. Data aliases the reader's memory: for a
+// memory-mapped file it stays readable until Close; for a streamed file it is
+// valid only until the next call to Next (see Reader.Stable).
+type Packet struct {
+	Data    []byte
+	TS      int64  // Unix nanoseconds
+	WireLen uint32 // length on the wire, ≥ len(Data)
+	Link    uint32 // LINKTYPE_* value
+}
+
+// Reader yields the packets of one capture file in file order.
+type Reader interface {
+	// Next returns the next packet, io.EOF at a clean end, or a *FormatError.
+	Next() (Packet, error)
+	// Offset is the byte offset (in the uncompressed stream) of the next
+	// record.
+	Offset() int64
+	// Stable reports whether packet data stays valid until Close.
+	Stable() bool
+	// Release says packets before this offset are no longer needed, so their
+	// pages may be returned to the kernel. A hint only.
+	Release(offset int64)
+	// Size is the file's size on disk, for progress; Read is how many of
+	// those bytes have been consumed so far.
+	Size() int64
+	Read() int64
+	Close() error
+}
+
+// Limits on what a capture file may declare.
+const (
+	// MaxSnapLen bounds a record's captured length. Larger claims are
+	// corrupt records, not packets.
+	MaxSnapLen = 256 * 1024
+	// MaxBlockLen bounds a pcapng block (a packet block holds one packet of
+	// at most MaxSnapLen plus options).
+	MaxBlockLen = MaxSnapLen + 64*1024
+	// MaxInterfaces bounds the interface descriptions per pcapng section.
+	MaxInterfaces = 4096
+	// streamBuffer is the read buffer for compressed and unmappable files;
+	// it holds the largest block whole.
+	streamBuffer = 1<<20 + MaxBlockLen
+)
+
+// FormatError says what is wrong with a capture file and where.
+type FormatError struct {
+	File   string
+	Offset int64
+	Msg    string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, e.Msg)
+}
+
+// ErrUnknownFormat is wrapped by Open when a file is neither pcap, pcapng
+// nor gzip.
+var ErrUnknownFormat = errors.New("not a pcap, pcapng or gzip file")
+
+// Open opens a capture file, detecting its format from its first bytes.
+func Open(path string) (Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open capture: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open capture: %w", err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("open capture %s: is a directory (use Expand)", path)
+	}
+	src, err := newSource(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open capture %s: %w", path, err)
+	}
+	r, err := newFormatReader(path, src)
+	if err != nil {
+		src.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// captureExts are the names Expand picks up when walking a directory.
+var captureExts = []string{".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"}
+
+// IsCaptureName reports whether a file name looks like a capture file.
+func IsCaptureName(name string) bool {
+	n := strings.ToLower(name)
+	for _, ext := range captureExts {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// Expand turns the command line's files and directories into a list of
+// capture files: files are kept as given (whatever their name), directories
+// are walked recursively for names ending in a capture extension, sorted
+// for a stable order. Unreadable paths are reported in errs, and the rest
+// are still returned.
+func Expand(paths []string) (files []string, errs []error) {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", path, unwrapPathError(err)))
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && IsCaptureName(d.Name()) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, errs
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+// Package event is medtap's one output record: the JSON-lines envelope shared
+// by flow records, parser events, anomalies and (later) alerts and asset
+// changes, and the key that orders them deterministically.
+package event
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/medtap/medtap/parsers/parser"
+)
+
+// Key orders events. The pipeline stamps every event with the global index of
+// the packet whose processing produced it (or of the clock tick or the end of
+// input that did), the index of the flow's first packet, and a sequence
+// number within that flow. The key depends only on the input, never on the
+// worker count, so sorting by it makes output deterministic.
+type Key struct {
+	Packet uint64 // global index of the triggering packet, tick or end of input
+	Flow   uint64 // global index of the flow's first packet
+	Seq    uint32 // emission order within the flow for that trigger
+}
+
+// Less reports whether k sorts before o.
+func (k Key) Less(o Key) bool {
+	if k.Packet != o.Packet {
+		return k.Packet < o.Packet
+	}
+	if k.Flow != o.Flow {
+		return k.Flow < o.Flow
+	}
+	return k.Seq < o.Seq
+}
+
+// Event is one output record.
+type Event struct {
+	TS     time.Time
+	Flow   *parser.Flow // nil for events not tied to a flow
+	Sensor string
+	Body   parser.Body
+	Key    Key
+}
+
+// TimeLayout is the ts format: RFC 3339, UTC, always nine fraction digits so
+// lines sort as text too.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// ProtoName gives the lower-case transport name for an IP protocol number.
+func ProtoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	case 58:
+		return "ipv6-icmp"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// AppendJSON appends the event as one JSON object (no newline) to dst.
+func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
+	typ := e.Body.EventType()
+	dst = append(dst, `{"ts":"`...)
+	dst = e.TS.UTC().AppendFormat(dst, TimeLayout)
+	dst = append(dst, `","event_type":`...)
+	dst = strconv.AppendQuote(dst, typ)
+	if f := e.Flow; f != nil {
+		dst = append(dst, `,"src_ip":"`...)
+		dst = f.Client.Addr().AppendTo(dst)
+		dst = append(dst, `","src_port":`...)
+		dst = strconv.AppendUint(dst, uint64(f.Client.Port()), 10)
+		dst = append(dst, `,"dest_ip":"`...)
+		dst = f.Server.Addr().AppendTo(dst)
+		dst = append(dst, `","dest_port":`...)
+		dst = strconv.AppendUint(dst, uint64(f.Server.Port()), 10)
+		dst = append(dst, `,"proto":"`...)
+		dst = append(dst, ProtoName(f.Proto)...)
+		dst = append(dst, '"')
+		if f.VLAN != 0 {
+			dst = append(dst, `,"vlan":`...)
+			dst = strconv.AppendUint(dst, uint64(f.VLAN), 10)
+		}
+		dst = append(dst, `,"community_id":`...)
+		dst = strconv.AppendQuote(dst, f.CommunityID)
+	}
+	if e.Sensor != "" {
+		dst = append(dst, `,"sensor":`...)
+		dst = strconv.AppendQuote(dst, e.Sensor)
+	}
+	dst = append(dst, ',')
+	dst = strconv.AppendQuote(dst, typ)
+	dst = append(dst, ':')
+	var err error
+	if a, ok := e.Body.(Appender); ok {
+		dst = a.AppendJSON(dst)
+	} else {
+		var b []byte
+		b, err = json.Marshal(e.Body)
+		dst = append(dst, b...)
+	}
+	dst = append(dst, '}')
+	return dst, err
+}
+
+// Appender is implemented by bodies that encode themselves without
+// reflection; the flow record does, since there is one per flow.
+type Appender interface {
+	AppendJSON(dst []byte) []byte
+}
+
+// MarshalJSON implements json.Marshaler.
+func (e *Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil) }
