@@ -1,0 +1,279 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// sample is a capture made with DCMTK storescu to storescp on loopback
+// (pcaps/README.md).
+const sample = "../../pcaps/dicom-store.pcap"
+
+func readAll(t *testing.T, path string) ([]Packet, error) {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []Packet
+	for {
+		p, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		out = append(out, p)
+	}
+}
+
+// rewrite writes packets with gopacket's pcapgo writers (an independent
+// encoder) in the named format.
+func rewrite(t *testing.T, pkts []Packet, format string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "x."+format)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w io.Writer = f
+	var gz *gzip.Writer
+	if strings.HasSuffix(format, ".gz") {
+		gz = gzip.NewWriter(f)
+		w = gz
+	}
+	switch {
+	case strings.HasPrefix(format, "pcapng"):
+		ng, err := pcapgo.NewNgWriter(w, layers.LinkTypeEthernet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.TS), CaptureLength: len(p.Data), Length: int(p.WireLen), InterfaceIndex: 0}
+			if err := ng.WritePacket(ci, p.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ng.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		pw := pcapgo.NewWriterNanos(w)
+		if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkts {
+			ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.TS), CaptureLength: len(p.Data), Length: int(p.WireLen)}
+			if err := pw.WritePacket(ci, p.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if gz != nil {
+		gz.Close()
+	}
+	f.Close()
+	return path
+}
+
+func TestFormatsAgree(t *testing.T) {
+	want, err := readAll(t, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 {
+		t.Fatal("no packets in sample")
+	}
+	for _, format := range []string{"pcap", "pcap.gz", "pcapng", "pcapng.gz"} {
+		t.Run(format, func(t *testing.T) {
+			got, err := readAll(t, rewrite(t, want, format))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d packets, want %d", len(got), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i].Data, want[i].Data) || got[i].TS != want[i].TS || got[i].WireLen != want[i].WireLen || got[i].Link != 1 {
+					t.Fatalf("packet %d differs: ts %d/%d len %d/%d", i, got[i].TS, want[i].TS, len(got[i].Data), len(want[i].Data))
+				}
+			}
+		})
+	}
+}
+
+func TestBigEndianPcap(t *testing.T) {
+	var b bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.BigEndian.PutUint32(hdr[0:], pcapMagicMicro)
+	binary.BigEndian.PutUint16(hdr[4:], 2)
+	binary.BigEndian.PutUint16(hdr[6:], 4)
+	binary.BigEndian.PutUint32(hdr[16:], 65535)
+	binary.BigEndian.PutUint32(hdr[20:], 101)
+	b.Write(hdr)
+	rec := make([]byte, 16)
+	binary.BigEndian.PutUint32(rec[0:], 10)
+	binary.BigEndian.PutUint32(rec[4:], 250)
+	binary.BigEndian.PutUint32(rec[8:], 3)
+	binary.BigEndian.PutUint32(rec[12:], 3)
+	b.Write(rec)
+	b.WriteString("abc")
+	path := filepath.Join(t.TempDir(), "be.pcap")
+	os.WriteFile(path, b.Bytes(), 0o644)
+	pkts, err := readAll(t, path)
+	if err != nil || len(pkts) != 1 || string(pkts[0].Data) != "abc" || pkts[0].TS != 10e9+250e3 || pkts[0].Link != 101 {
+		t.Fatalf("got %+v, %v", pkts, err)
+	}
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestErrorsNameFileAndOffset(t *testing.T) {
+	orig, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, _ := readAll(t, sample)
+	ng, _ := os.ReadFile(rewrite(t, pkts, "pcapng"))
+	// The first enhanced packet block in pcapgo's output follows the
+	// section header and one interface block.
+	shbLen := binary.LittleEndian.Uint32(ng[4:8])
+	idbLen := binary.LittleEndian.Uint32(ng[shbLen+4:])
+	epb := int(shbLen + idbLen)
+	corrupt := append([]byte(nil), ng...)
+	binary.LittleEndian.PutUint32(corrupt[epb+4:], 13)
+
+	unknownLink := append([]byte(nil), orig[:24]...)
+	binary.LittleEndian.PutUint32(unknownLink[20:], 147)
+
+	cases := []struct {
+		name    string
+		data    []byte
+		packets int // read before the error
+		want    []string
+	}{
+		{"truncated record", orig[:len(orig)-10], len(pkts) - 1, []string{"truncated record", "offset "}},
+		{"truncated header", orig[:20], 0, []string{"truncated file header", "offset 0"}},
+		{"corrupt pcapng block", corrupt, 0, []string{"corrupt block", "offset " + strconv.Itoa(epb+4)}},
+		{"unknown link type", unknownLink, 0, []string{"unsupported link type 147", "offset 20"}},
+		{"not a capture", []byte("hello, this is text\n"), 0, []string{"not a pcap, pcapng or gzip file"}},
+		{"empty", nil, 0, []string{"empty file"}},
+		{"record length over limit", append(append([]byte(nil), orig[:24]...), 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0), 0, []string{"exceeds limit", "offset 24"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeFile(t, "bad.pcap", c.data)
+			got, err := readAll(t, path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, path) && !strings.Contains(msg, path) {
+				t.Errorf("error does not name the file: %s", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			if len(got) != c.packets {
+				t.Errorf("read %d packets before the error, want %d", len(got), c.packets)
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755)
+	for _, n := range []string{"a/x.pcap", "a/b/y.pcapng.gz", "a/notes.txt", "z.cap"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	explicit := filepath.Join(dir, "a", "notes.txt")
+	files, errs := Expand([]string{dir, explicit, filepath.Join(dir, "missing.pcap")})
+	want := []string{filepath.Join(dir, "a/b/y.pcapng.gz"), filepath.Join(dir, "a/x.pcap"), filepath.Join(dir, "z.cap"), explicit}
+	if strings.Join(files, ",") != strings.Join(want, ",") {
+		t.Errorf("files\n got %v\nwant %v", files, want)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "missing.pcap") {
+		t.Errorf("errs %v", errs)
+	}
+}
+
+func TestMappedReadDoesNotAllocate(t *testing.T) {
+	r, err := Open(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Stable() {
+		t.Skip("file not mapped")
+	}
+	n := testing.AllocsPerRun(20, func() {
+		if _, err := r.Next(); err != nil {
+			t.Skip("sample too short")
+		}
+	})
+	if n != 0 {
+		t.Errorf("%.1f allocations per packet", n)
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	orig, err := os.ReadFile(sample)
+	if err == nil {
+		f.Add(orig[:min(len(orig), 2000)])
+	}
+	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "f.pcap")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(path)
+		if err != nil {
+			var fe *FormatError
+			if !errors.As(err, &fe) && !strings.Contains(err.Error(), "gzip") {
+				t.Fatalf("unexpected error type %T: %v", err, err)
+			}
+			return
+		}
+		defer r.Close()
+		for i := 0; i < 10000; i++ {
+			p, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(p.Data) > MaxSnapLen {
+				t.Fatalf("packet of %d bytes over the limit", len(p.Data))
+			}
+		}
+	})
+}
