@@ -1,0 +1,179 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/medtap/medtap/parsers"
+	"github.com/medtap/medtap/sensor/event"
+	"github.com/medtap/medtap/sensor/flow"
+)
+
+// The captures in pcaps/ were made with real peers (DCMTK, python3-hl7's
+// mllp_send, curl, openssl); pcaps/README.md says how.
+func captures(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz"} {
+		m, _ := filepath.Glob(filepath.Join("..", "..", "pcaps", pat))
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		t.Fatal("no captures in pcaps/")
+	}
+	return files
+}
+
+type collect struct{ lines []string }
+
+func (c *collect) Write(evs []*event.Event) error {
+	for _, e := range evs {
+		b, err := e.AppendJSON(nil)
+		if err != nil {
+			return err
+		}
+		c.lines = append(c.lines, string(b))
+	}
+	return nil
+}
+
+func analyze(t *testing.T, files []string, workers, batch int) ([]string, Stats) {
+	t.Helper()
+	p := New(Config{Workers: workers, BatchSize: batch, Flow: flow.Config{Parsers: parsers.All}})
+	var c collect
+	st := p.Run(context.Background(), files, &c, func(error) {})
+	if st.SinkErr != nil {
+		t.Fatal(st.SinkErr)
+	}
+	return c.lines, st
+}
+
+// readable drops the captures made to be broken.
+func readable(files []string) []string {
+	var out []string
+	for _, f := range files {
+		b := filepath.Base(f)
+		if strings.HasPrefix(b, "truncated") || strings.HasPrefix(b, "corrupt") {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func TestWorkerCountInvariance(t *testing.T) {
+	for _, f := range readable(captures(t)) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			want, _ := analyze(t, []string{f}, 1, DefaultBatchSize)
+			for _, w := range []int{2, 3, 5} {
+				for _, batch := range []int{1, 7, DefaultBatchSize} {
+					got, _ := analyze(t, []string{f}, w, batch)
+					if strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Fatalf("workers %d batch %d: output differs from one worker:\n got %d lines\nwant %d lines\nfirst got:  %.300s\nfirst want: %.300s", w, batch, len(got), len(want), first(got), first(want))
+					}
+				}
+			}
+		})
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func TestAllCapturesAsOneRunIsInvariant(t *testing.T) {
+	files := readable(captures(t))
+	one, _ := analyze(t, files, 1, DefaultBatchSize)
+	four, _ := analyze(t, files, 4, 64)
+	if strings.Join(one, "\n") != strings.Join(four, "\n") {
+		t.Fatalf("all captures together: 4 workers differ from 1 (%d vs %d lines)", len(four), len(one))
+	}
+}
+
+type flowLine struct {
+	EventType   string `json:"event_type"`
+	Proto       string `json:"proto"`
+	CommunityID string `json:"community_id"`
+	Flow        struct {
+		AppProto string `json:"app_proto"`
+	} `json:"flow"`
+}
+
+func flowRecords(t *testing.T, lines []string) []flowLine {
+	var out []flowLine
+	for _, l := range lines {
+		var fl flowLine
+		if err := json.Unmarshal([]byte(l), &fl); err != nil {
+			t.Fatalf("bad JSON line %q: %v", l, err)
+		}
+		if fl.EventType == "flow" {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+func tshark(t *testing.T, args ...string) []string {
+	t.Helper()
+	path, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	out, err := exec.Command(path, args...).Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v", args, err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestTCPConnectionsMatchTshark checks medtap's TCP connection count, and
+// each connection's Community ID, against tshark's independent decoder
+// (tcp.stream and its Community ID dissector) on every bundled capture.
+func TestTCPConnectionsMatchTshark(t *testing.T) {
+	for _, f := range readable(captures(t)) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			lines, _ := analyze(t, []string{f}, 2, DefaultBatchSize)
+			var ours []string
+			for _, fl := range flowRecords(t, lines) {
+				if fl.Proto == "tcp" {
+					ours = append(ours, fl.CommunityID)
+				}
+			}
+			rows := tshark(t, "-r", f, "--enable-protocol", "communityid", "-Y", "tcp", "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream", "-e", "communityid")
+			streams := map[string]string{}
+			for _, r := range rows {
+				parts := strings.SplitN(r, "\t", 2)
+				if len(parts) == 2 {
+					streams[parts[0]] = parts[1]
+				}
+			}
+			if len(ours) != len(streams) {
+				t.Fatalf("medtap saw %d TCP connections, tshark %d", len(ours), len(streams))
+			}
+			want := make([]string, 0, len(streams))
+			for _, id := range streams {
+				want = append(want, id)
+			}
+			sort.Strings(want)
+			sort.Strings(ours)
+			if strings.Join(ours, " ") != strings.Join(want, " ") {
+				t.Errorf("community ids differ:\n medtap %v\n tshark %v", ours, want)
+			}
+		})
+	}
+}
