@@ -103,22 +103,8 @@ func KeyOf(p *decode.Packet) Key {
 	return k
 }
 
-// Hash is a symmetric hash of a packet's flow, the same in both directions,
-// used to pick the worker that owns the flow.
-func Hash(p *decode.Packet) uint32 {
-	// FNV-1a over the xor of the endpoints keeps both directions equal
-	// without ordering them.
-	h := uint32(2166136261)
-	for i := 0; i < 16; i++ {
-		h ^= uint32(p.Src[i] ^ p.Dst[i])
-		h *= 16777619
-	}
-	for _, b := range [...]uint32{uint32(p.SrcPort ^ p.DstPort), uint32(p.SrcPort) + uint32(p.DstPort), uint32(p.Proto), uint32(p.VLAN)} {
-		h ^= b
-		h *= 16777619
-	}
-	return h
-}
+// Hash is the symmetric flow hash that picks the worker owning a flow.
+func Hash(p *decode.Packet) uint32 { return decode.HashPacket(p) }
 
 // timeout classes; the flows of one class share one timeout, so each class
 // list is ordered by last activity and expiry pops from its tail.

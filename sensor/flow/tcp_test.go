@@ -20,8 +20,10 @@ type streamLog struct {
 func (s *streamLog) Feed(dir parser.Direction, data []byte, _ time.Time) {
 	fmt.Fprintf(s.b, "%d:%s|", dir, data)
 }
-func (s *streamLog) Gap(dir parser.Direction, n int, _ time.Time) { fmt.Fprintf(s.b, "%d:gap%d|", dir, n) }
-func (s *streamLog) Close(r parser.CloseReason, _ time.Time)     { *s.closed = r.String() }
+func (s *streamLog) Gap(dir parser.Direction, n int, _ time.Time) {
+	fmt.Fprintf(s.b, "%d:gap%d|", dir, n)
+}
+func (s *streamLog) Close(r parser.CloseReason, _ time.Time) { *s.closed = r.String() }
 
 func logFactory(b *strings.Builder, closed *string) parser.Factory {
 	return parser.Factory{
@@ -116,7 +118,7 @@ func TestReassembly(t *testing.T) {
 			seg{true, PA, 5, 1, "efg"}, seg{true, PA, 3, 1, "cdef"}, seg{true, PA, 1, 1, "ab"}),
 			"0:ab|0:cdef|0:g|", "end_of_input"},
 		{"loss confirmed by ack", append(handshake[:3:3],
-			seg{true, PA, 1, 1, "abc"}, /* "def" lost */ seg{true, PA, 7, 1, "ghi"},
+			seg{true, PA, 1, 1, "abc"} /* "def" lost */, seg{true, PA, 7, 1, "ghi"},
 			seg{false, A, 1, 10, ""}, seg{true, PA, 10, 1, "jk"}),
 			"0:abc|0:gap3|0:ghi|0:jk|", "end_of_input"},
 		{"ack before the data after a hole", append(handshake[:3:3],

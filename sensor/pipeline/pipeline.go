@@ -88,20 +88,26 @@ type Progress struct {
 type itemKind uint8
 
 const (
-	itemPacket itemKind = iota
+	itemFrame   itemKind = iota // a raw frame for the worker to decode
+	itemDecoded                 // a packet the dispatcher had to decode (fragments, extension headers)
 	itemTick
 	itemEnd
 )
 
 type item struct {
 	kind itemKind
+	link uint32
+	wire uint32
+	pre  int32 // index into batch.decoded for itemDecoded
 	idx  uint64
-	pkt  decode.Packet
+	ts   int64
+	data []byte
 }
 
 type batch struct {
-	items []item
-	arena []byte
+	items   []item
+	decoded []decode.Packet
+	arena   []byte
 }
 
 type result struct {
@@ -109,6 +115,8 @@ type result struct {
 }
 
 type worker struct {
+	dec     *decode.Decoder
+	pkt     decode.Packet
 	table   *flow.Table
 	in      chan *batch
 	free    chan *batch
@@ -155,6 +163,7 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{
+			dec:     decode.New(p.cfg.Defrag),
 			table:   flow.NewTable(fc),
 			in:      make(chan *batch, batchesPerWorker),
 			free:    make(chan *batch, batchesPerWorker),
@@ -205,6 +214,7 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 	st.SinkErr = <-mergeDone
 	st.Decode = d.dec.Stats
 	for _, w := range workers {
+		st.Decode.Add(&w.dec.Stats)
 		st.Flow.Add(&w.table.Stats)
 		if b := w.table.Stats.TCP.BufferedPeak; b > st.PeakBuffered {
 			st.PeakBuffered = b
@@ -222,16 +232,21 @@ func (w *worker) run() {
 		for i := range b.items {
 			it := &b.items[i]
 			switch it.kind {
-			case itemPacket:
-				w.table.Packet(&it.pkt, it.idx)
+			case itemFrame:
+				if w.dec.Decode(it.data, it.link, it.ts, it.wire, &w.pkt) == decode.OK {
+					w.table.Packet(&w.pkt, it.idx)
+				}
+			case itemDecoded:
+				w.table.Packet(&b.decoded[it.pre], it.idx)
 			case itemTick:
-				w.table.Tick(it.pkt.TS, it.idx)
+				w.table.Tick(it.ts, it.idx)
 			case itemEnd:
 				w.table.Flush(it.idx)
 			}
 		}
 		res.events = w.table.End()
 		b.items = b.items[:0]
+		b.decoded = b.decoded[:0]
 		b.arena = b.arena[:0]
 		w.free <- b
 		w.out <- res
@@ -271,7 +286,7 @@ func mergeSorted(dst []*event.Event, res []*result) []*event.Event {
 		return append(dst, res[0].events...)
 	}
 	var pos [64]int
-	heads := pos[:0]
+	var heads []int
 	if len(res) > len(pos) {
 		heads = make([]int, len(res))
 	} else {
@@ -302,6 +317,7 @@ type dispatcher struct {
 	idx      uint64
 	lastTick int64
 	pkt      decode.Packet
+	full     bool // a batch filled up: flush the round after this packet
 }
 
 // file reads one capture file through the pipeline.
@@ -320,6 +336,7 @@ func (d *dispatcher) file(ctx context.Context, name string) error {
 				break
 			}
 			d.prog.FileRead.Store(r.Read())
+			d.prog.Frames.Store(d.idx)
 		}
 		pk, err := r.Next()
 		if err != nil {
@@ -345,7 +362,6 @@ func (d *dispatcher) file(ctx context.Context, name string) error {
 func (d *dispatcher) packet(pk *capture.Packet, stable bool, r capture.Reader) {
 	idx := d.idx
 	d.idx++
-	d.prog.Frames.Store(d.idx)
 	st := d.stats
 	st.Frames++
 	st.CapturedLen += uint64(len(pk.Data))
@@ -361,31 +377,30 @@ func (d *dispatcher) packet(pk *capture.Packet, stable bool, r capture.Reader) {
 		}
 		d.lastTick = pk.TS - pk.TS%tickInterval
 	}
-	p := &d.pkt
-	if d.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, p) != decode.OK {
-		return
-	}
-	w := 0
-	if len(d.workers) > 1 {
-		w = int(flow.Hash(p) % uint32(len(d.workers)))
-	}
-	b := d.cur[w]
-	if !stable || p.Reassembled {
-		// The frame's memory is reused by the reader (or the fragment
-		// cache): carry a copy of the payload in the batch.
-		if len(b.arena)+len(p.Payload) > cap(b.arena) && b.arena != nil {
-			d.flushRound()
-			b = d.cur[w]
+	// Most frames are routed by a hash of their raw headers and decoded
+	// by the worker; the rest are decoded here (fragments must meet in
+	// one cache before their flow is known).
+	if h, ok := decode.FlowHash(pk.Data, pk.Link); ok {
+		b := d.batchFor(h, len(pk.Data), stable)
+		data := pk.Data
+		if !stable {
+			data = b.carry(data)
 		}
-		if b.arena == nil {
-			b.arena = make([]byte, 0, batchArena)
+		b.items = append(b.items, item{kind: itemFrame, link: pk.Link, wire: pk.WireLen, idx: idx, ts: pk.TS, data: data})
+	} else {
+		p := &d.pkt
+		if d.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, p) != decode.OK {
+			return
 		}
-		start := len(b.arena)
-		b.arena = append(b.arena, p.Payload...)
-		p.Payload = b.arena[start:len(b.arena):len(b.arena)]
+		b := d.batchFor(decode.HashPacket(p), len(p.Payload), stable && !p.Reassembled)
+		if !stable || p.Reassembled {
+			p.Payload = b.carry(p.Payload)
+		}
+		b.decoded = append(b.decoded, *p)
+		b.items = append(b.items, item{kind: itemDecoded, idx: idx, pre: int32(len(b.decoded) - 1)})
 	}
-	b.items = append(b.items, item{kind: itemPacket, idx: idx, pkt: *p})
-	if len(b.items) == cap(b.items) {
+	if d.full {
+		d.full = false
 		d.flushRound()
 		if stable {
 			r.Release(r.Offset() - releaseLag)
@@ -393,11 +408,40 @@ func (d *dispatcher) packet(pk *capture.Packet, stable bool, r capture.Reader) {
 	}
 }
 
+// batchFor returns the batch of the worker that owns hash h, flushing the
+// round first when that batch cannot take n more bytes of copied data.
+func (d *dispatcher) batchFor(h uint32, n int, stable bool) *batch {
+	w := 0
+	if len(d.workers) > 1 {
+		w = int(h % uint32(len(d.workers)))
+	}
+	b := d.cur[w]
+	if !stable && b.arena != nil && len(b.arena)+n > cap(b.arena) {
+		d.flushRound()
+		b = d.cur[w]
+	}
+	if len(b.items)+1 >= cap(b.items) {
+		d.full = true
+	}
+	return b
+}
+
+// carry copies bytes whose memory the reader (or the fragment cache) will
+// reuse into the batch.
+func (b *batch) carry(data []byte) []byte {
+	if b.arena == nil {
+		b.arena = make([]byte, 0, batchArena)
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, data...)
+	return b.arena[start:len(b.arena):len(b.arena)]
+}
+
 // tick tells every worker the capture clock moved on.
 func (d *dispatcher) tick(now int64, idx uint64) {
 	d.dec.Expire(now)
 	for i := range d.cur {
-		d.add(i, item{kind: itemTick, idx: idx, pkt: decode.Packet{TS: now}})
+		d.add(i, item{kind: itemTick, idx: idx, ts: now})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -75,13 +76,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type analyzeFlags struct {
-	out       string
-	workers   int
-	sensor    string
-	maxFlows  int
-	progress  string
-	noRecover bool
-	quiet     bool
+	out        string
+	workers    int
+	sensor     string
+	maxFlows   int
+	progress   string
+	noRecover  bool
+	quiet      bool
+	cpuProfile string
 }
 
 func analyze(args []string, stdout, stderr io.Writer) int {
@@ -95,6 +97,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&af.progress, "progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	fs.BoolVar(&af.noRecover, "no-recover", false, "let a parser panic crash medtap (for debugging) instead of dropping that flow's parser")
 	fs.BoolVar(&af.quiet, "q", false, "no summary")
+	fs.StringVar(&af.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -152,6 +155,22 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		summaryTo = stdout
 	} else {
 		sink = output.NewJSONLWriter(stdout)
+	}
+
+	if af.cpuProfile != "" {
+		f, err := os.Create(af.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "medtap analyze: --cpuprofile: %v\n", err)
+			sink.Abort()
+			return exitFailure
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "medtap analyze: --cpuprofile: %v\n", err)
+			sink.Abort()
+			return exitFailure
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
