@@ -5,7 +5,10 @@ package parsers
 
 import (
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/tls"
 )
 
 // All is the registry: every protocol parser medtap runs, in probe order.
-var All = []parser.Factory{}
+var All = []parser.Factory{
+	tls.Factory,
+}
