@@ -76,6 +76,19 @@ var ErrUnknownFormat = errors.New("not a pcap, pcapng or gzip file")
 
 // Open opens a capture file, detecting its format from its first bytes.
 func Open(path string) (Reader, error) {
+	rs, err := OpenShared(path, 1)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// OpenShared opens a capture file for n readers that each see every packet:
+// views of one memory mapping for a plain file, or of one decompression for
+// a compressed one. Workers that each keep their own share of the flows
+// read this way, without a dispatcher handing packets across cores. Each
+// reader is closed on its own.
+func OpenShared(path string, n int) ([]Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
@@ -89,17 +102,26 @@ func Open(path string) (Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("open capture %s: is a directory (use Expand)", path)
 	}
-	src, err := newSource(f, st.Size())
+	srcs, err := openSources(f, st.Size(), n)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
 	}
-	r, err := newFormatReader(path, src)
-	if err != nil {
-		src.close()
-		return nil, err
+	rs := make([]Reader, 0, n)
+	for _, src := range srcs {
+		r, err := newFormatReader(path, src)
+		if err != nil {
+			for _, o := range rs {
+				o.Close()
+			}
+			for _, s := range srcs[len(rs):] {
+				s.close()
+			}
+			return nil, err
+		}
+		rs = append(rs, r)
 	}
-	return r, nil
+	return rs, nil
 }
 
 // captureExts are the names Expand picks up when walking a directory.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,4 +277,55 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestOpenSharedEveryReaderSeesEveryPacket(t *testing.T) {
+	want, err := readAll(t, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Repeat the packets so the compressed stream spans several broadcast
+	// chunks.
+	var many []Packet
+	for len(many)*1500 < 3*chunkSize {
+		many = append(many, want...)
+	}
+	for _, format := range []string{"pcap", "pcapng.gz"} {
+		t.Run(format, func(t *testing.T) {
+			path := rewrite(t, many, format)
+			rs, err := OpenShared(path, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reader 2 gives up early; the others must not stall.
+			rs[2].Next()
+			rs[2].Close()
+			var wg sync.WaitGroup
+			counts := make([]int, 2)
+			for i := 0; i < 2; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					defer rs[i].Close()
+					for n := 0; ; n++ {
+						p, err := rs[i].Next()
+						if err != nil {
+							counts[i] = n
+							return
+						}
+						if w := many[n]; !bytes.Equal(p.Data, w.Data) || p.TS != w.TS {
+							t.Errorf("reader %d packet %d differs", i, n)
+							return
+						}
+					}
+				}(i)
+			}
+			wg.Wait()
+			for i, c := range counts {
+				if c != len(many) {
+					t.Errorf("reader %d read %d packets, want %d", i, c, len(many))
+				}
+			}
+		})
+	}
 }

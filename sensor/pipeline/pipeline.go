@@ -1,23 +1,30 @@
-// Package pipeline runs medtap's analysis: one dispatcher reads and decodes
-// packets and hashes each to the worker that owns its flow; each worker owns
-// a flow table and its parsers with no locks on the packet path; a merger
-// puts the workers' events back in one deterministic order.
+// Package pipeline runs medtap's analysis over capture files: N workers
+// each own a share of the flows (by a symmetric flow hash), with their own
+// decoder, flow table and parsers and no locks on the packet path; a merger
+// puts their events back in one deterministic order.
 //
-// Determinism. Work moves in rounds: every round the dispatcher hands each
-// worker one batch (perhaps empty), and the merger takes one result per
-// worker per round. Each event carries an event.Key (triggering frame index,
-// flow's first frame index, sequence within the flow), which depends only on
-// the input, so merging a round's results by key gives the same output for
-// any worker count. Idle timeouts run on clock ticks that the dispatcher
-// sends to every worker at the same frame index. The one exception is the
-// flow cap: each worker holds MaxFlows/N flows, so which flow is evicted
-// under pressure depends on N (evictions are counted).
+// Every worker reads the whole capture through its own view of one memory
+// mapping (or of one decompression) and keeps the frames whose flow hash it
+// owns. The hash comes from the raw headers (decode.FlowHash), so a frame
+// that belongs to another worker costs only a header walk, and nothing is
+// handed from core to core per packet. Frames the hash cannot place without
+// decoding (fragments, IPv6 extension headers, non-IP) are decoded by every
+// worker, and kept by the one that owns the result.
+//
+// Determinism. Frames are numbered in file order. Each worker hands the
+// merger one batch of events per round of RoundFrames frames, and every
+// event carries an event.Key (triggering frame index, flow's first frame
+// index, sequence within the flow) that depends only on the input, so
+// merging each round by key gives the same output for any worker count. Idle
+// timeouts run on one-second clock ticks taken from the frames every worker
+// sees. The one exception is the flow cap: each worker holds MaxFlows/N
+// flows, so which flow is evicted under pressure depends on N (evictions
+// are counted).
 package pipeline
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -30,28 +37,29 @@ import (
 	"github.com/medtap/medtap/sensor/flow"
 )
 
-// Defaults for the pipeline's own sizes.
+// Sizes of the pipeline's own machinery.
 const (
-	DefaultBatchSize = 512 // frames per worker batch
-	// batchArena holds copied payloads of streamed (compressed) files and
-	// reassembled fragments; it takes the largest datagram whole.
-	batchArena = 1 << 20
-	// batchesPerWorker bounds the batches in flight per worker: memory and
-	// how far the dispatcher runs ahead.
-	batchesPerWorker = 4
-	// tickInterval is how often (in capture time) workers expire idle flows.
+	// DefaultRoundFrames is how many frames make one round of the merge.
+	DefaultRoundFrames = 1024
+	// roundsInFlight bounds how far a worker runs ahead of the merger, and
+	// so how far workers drift apart in the file.
+	roundsInFlight = 4
+	// tickInterval is how often (in capture time) idle flows are expired.
 	tickInterval = int64(time.Second)
 	// releaseLag is how far behind the read position mapped file pages are
-	// handed back; batches in flight stay well within it.
+	// handed back; workers stay within a few rounds of each other, well
+	// inside it.
 	releaseLag = 8 << 20
+	// cancelCheck is how many frames pass between checks for cancellation.
+	cancelCheck = 4096
 )
 
 // Config sets up a pipeline.
 type Config struct {
-	Workers   int         // 0: one per CPU
-	BatchSize int         // 0: DefaultBatchSize
-	Flow      flow.Config // limits are for the whole pipeline and split across workers
-	Defrag    decode.DefragLimits
+	Workers     int         // 0: one per CPU
+	RoundFrames int         // 0: DefaultRoundFrames
+	Flow        flow.Config // limits are for the whole pipeline and split across workers
+	Defrag      decode.DefragLimits
 }
 
 // Sink receives events in deterministic order from one goroutine.
@@ -77,51 +85,11 @@ type Stats struct {
 
 // Progress is updated while a run goes on, for a progress display.
 type Progress struct {
-	FileIndex  atomic.Int64
-	FileCount  atomic.Int64
-	FileRead   atomic.Int64
-	FileSize   atomic.Int64
-	Frames     atomic.Uint64
-	BytesTotal atomic.Int64 // bytes of finished files
-}
-
-type itemKind uint8
-
-const (
-	itemFrame   itemKind = iota // a raw frame for the worker to decode
-	itemDecoded                 // a packet the dispatcher had to decode (fragments, extension headers)
-	itemTick
-	itemEnd
-)
-
-type item struct {
-	kind itemKind
-	link uint32
-	wire uint32
-	pre  int32 // index into batch.decoded for itemDecoded
-	idx  uint64
-	ts   int64
-	data []byte
-}
-
-type batch struct {
-	items   []item
-	decoded []decode.Packet
-	arena   []byte
-}
-
-type result struct {
-	events []*event.Event
-}
-
-type worker struct {
-	dec     *decode.Decoder
-	pkt     decode.Packet
-	table   *flow.Table
-	in      chan *batch
-	free    chan *batch
-	out     chan *result
-	results chan *result
+	FileIndex atomic.Int64
+	FileCount atomic.Int64
+	FileRead  atomic.Int64
+	FileSize  atomic.Int64
+	Frames    atomic.Uint64
 }
 
 // Pipeline is one configured analysis.
@@ -135,8 +103,8 @@ func New(cfg Config) *Pipeline {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
+	if cfg.RoundFrames <= 0 {
+		cfg.RoundFrames = DefaultRoundFrames
 	}
 	return &Pipeline{cfg: cfg}
 }
@@ -144,8 +112,36 @@ func New(cfg Config) *Pipeline {
 // Workers is the worker count in use.
 func (p *Pipeline) Workers() int { return p.cfg.Workers }
 
+type result struct {
+	events []*event.Event
+}
+
+type worker struct {
+	id, n   int
+	dec     *decode.Decoder // frames this worker owns by their raw hash
+	shared  *decode.Decoder // frames every worker decodes; worker 0's stats count
+	pkt     decode.Packet
+	table   *flow.Table
+	files   chan capture.Reader
+	done    chan error
+	out     chan *result
+	results chan *result
+	res     *result
+	prog    *Progress
+	round   uint64
+
+	idx      uint64 // global index of the next frame
+	roundEnd uint64
+	lastTick int64
+
+	// Worker 0 counts the frames themselves.
+	frames, captured uint64
+	firstTS, lastTS  int64
+}
+
 // Run analyzes the files in order as one capture. Per-file problems go to
-// onError and the run continues with the next file; a sink error stops it.
+// onError and the run continues with the next file; a sink error stops the
+// output but not the run.
 func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError func(error)) Stats {
 	start := time.Now()
 	n := p.cfg.Workers
@@ -163,37 +159,33 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{
-			dec:     decode.New(p.cfg.Defrag),
-			table:   flow.NewTable(fc),
-			in:      make(chan *batch, batchesPerWorker),
-			free:    make(chan *batch, batchesPerWorker),
-			out:     make(chan *result, batchesPerWorker),
-			results: make(chan *result, batchesPerWorker+1),
+			id: i, n: n,
+			dec:      decode.New(p.cfg.Defrag),
+			shared:   decode.New(p.cfg.Defrag),
+			table:    flow.NewTable(fc),
+			files:    make(chan capture.Reader),
+			done:     make(chan error),
+			out:      make(chan *result, roundsInFlight),
+			results:  make(chan *result, roundsInFlight+2),
+			prog:     &p.Progress,
+			round:    uint64(p.cfg.RoundFrames),
+			roundEnd: uint64(p.cfg.RoundFrames),
 		}
-		for j := 0; j < batchesPerWorker; j++ {
-			w.free <- &batch{items: make([]item, 0, p.cfg.BatchSize)}
-		}
-		for j := 0; j < batchesPerWorker+1; j++ {
+		for j := 0; j < roundsInFlight+2; j++ {
 			w.results <- &result{}
 		}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.run()
+			w.run(ctx)
 		}()
 	}
-
-	var st Stats
-	st.Workers = n
 	mergeDone := make(chan error, 1)
 	go func() { mergeDone <- merge(workers, sink) }()
 
-	d := &dispatcher{cfg: &p.cfg, workers: workers, prog: &p.Progress, dec: decode.New(p.cfg.Defrag), stats: &st}
-	d.cur = make([]*batch, n)
-	for i, w := range workers {
-		d.cur[i] = <-w.free
-	}
+	var st Stats
+	st.Workers = n
 	p.Progress.FileCount.Store(int64(len(files)))
 	for i, name := range files {
 		if ctx.Err() != nil {
@@ -201,18 +193,39 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 		}
 		p.Progress.FileIndex.Store(int64(i))
 		st.Files++
-		if err := d.file(ctx, name); err != nil {
+		rs, err := capture.OpenShared(name, n)
+		if err != nil {
 			st.FilesFailed++
 			onError(err)
+			continue
+		}
+		p.Progress.FileSize.Store(rs[0].Size())
+		p.Progress.FileRead.Store(0)
+		for j, w := range workers {
+			w.files <- rs[j]
+		}
+		// Every worker reads the same frames, so they meet the same error;
+		// worker 0's is reported.
+		var ferr error
+		for j, w := range workers {
+			if err := <-w.done; j == 0 {
+				ferr = err
+			}
+		}
+		if ferr != nil {
+			st.FilesFailed++
+			onError(ferr)
 		}
 	}
-	d.endOfInput()
 	for _, w := range workers {
-		close(w.in)
+		close(w.files)
 	}
 	wg.Wait()
 	st.SinkErr = <-mergeDone
-	st.Decode = d.dec.Stats
+
+	w0 := workers[0]
+	st.Frames, st.CapturedLen, st.FirstTS, st.LastTS = w0.frames, w0.captured, w0.firstTS, w0.lastTS
+	st.Decode.Add(&w0.shared.Stats)
 	for _, w := range workers {
 		st.Decode.Add(&w.dec.Stats)
 		st.Flow.Add(&w.table.Stats)
@@ -224,58 +237,118 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 	return st
 }
 
-func (w *worker) run() {
+func (w *worker) run(ctx context.Context) {
 	defer close(w.out)
-	for b := range w.in {
-		res := <-w.results
-		w.table.Begin(res.events)
-		for i := range b.items {
-			it := &b.items[i]
-			switch it.kind {
-			case itemFrame:
-				if w.dec.Decode(it.data, it.link, it.ts, it.wire, &w.pkt) == decode.OK {
-					w.table.Packet(&w.pkt, it.idx)
-				}
-			case itemDecoded:
-				w.table.Packet(&b.decoded[it.pre], it.idx)
-			case itemTick:
-				w.table.Tick(it.ts, it.idx)
-			case itemEnd:
-				w.table.Flush(it.idx)
+	w.res = <-w.results
+	w.table.Begin(w.res.events)
+	for r := range w.files {
+		err := w.scan(ctx, r)
+		if cerr := r.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		w.done <- err
+	}
+	w.table.Flush(w.idx)
+	w.emit()
+}
+
+// scan reads one file, keeping this worker's frames.
+func (w *worker) scan(ctx context.Context, r capture.Reader) error {
+	for n := 0; ; n++ {
+		if n%cancelCheck == 0 {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if w.id == 0 {
+				w.prog.FileRead.Store(r.Read())
+				w.prog.Frames.Store(w.idx)
 			}
 		}
-		res.events = w.table.End()
-		b.items = b.items[:0]
-		b.decoded = b.decoded[:0]
-		b.arena = b.arena[:0]
-		w.free <- b
-		w.out <- res
+		pk, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				if w.id == 0 {
+					w.prog.FileRead.Store(r.Size())
+				}
+				return nil
+			}
+			return err
+		}
+		w.frame(&pk)
+		if w.idx >= w.roundEnd {
+			w.emit()
+			w.roundEnd += w.round
+			r.Release(r.Offset() - releaseLag)
+		}
 	}
 }
 
+func (w *worker) frame(pk *capture.Packet) {
+	idx := w.idx
+	w.idx++
+	if w.id == 0 {
+		w.frames++
+		w.captured += uint64(len(pk.Data))
+		if w.firstTS == 0 || (pk.TS < w.firstTS && pk.TS != 0) {
+			w.firstTS = pk.TS
+		}
+		w.lastTS = max(w.lastTS, pk.TS)
+	}
+	if pk.TS >= w.lastTick+tickInterval {
+		if w.lastTick != 0 {
+			w.shared.Expire(pk.TS)
+			w.table.Tick(pk.TS, idx)
+		}
+		w.lastTick = pk.TS - pk.TS%tickInterval
+	}
+	if h, ok := decode.FlowHash(pk.Data, pk.Link); ok {
+		if int(h%uint32(w.n)) == w.id && w.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK {
+			w.table.Packet(&w.pkt, idx)
+		}
+		return
+	}
+	if w.shared.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK && int(decode.HashPacket(&w.pkt)%uint32(w.n)) == w.id {
+		w.table.Packet(&w.pkt, idx)
+	}
+}
+
+// emit hands the round's events to the merger.
+func (w *worker) emit() {
+	w.res.events = w.table.End()
+	w.out <- w.res
+	w.res = <-w.results
+	w.table.Begin(w.res.events)
+}
+
 // merge takes one result per worker per round and writes the round's events
-// in key order. After a sink error it keeps draining so workers never block.
+// in key order. Workers stopped by cancellation may end at different rounds;
+// the rest of the others' events are still written. After a sink error it
+// keeps draining so no worker blocks.
 func merge(workers []*worker, sink Sink) error {
 	var sinkErr error
 	var merged []*event.Event
-	res := make([]*result, len(workers))
+	res := make([]*result, 0, len(workers))
+	from := make([]*worker, 0, len(workers))
 	for {
-		for i, w := range workers {
-			r, ok := <-w.out
-			if !ok {
-				return sinkErr
+		res, from = res[:0], from[:0]
+		for _, w := range workers {
+			if r, ok := <-w.out; ok {
+				res = append(res, r)
+				from = append(from, w)
 			}
-			res[i] = r
+		}
+		if len(res) == 0 {
+			return sinkErr
 		}
 		merged = mergeSorted(merged[:0], res)
 		if sinkErr == nil && len(merged) > 0 {
 			sinkErr = sink.Write(merged)
 		}
 		clear(merged)
-		for i, w := range workers {
-			clear(res[i].events)
-			res[i].events = res[i].events[:0]
-			w.results <- res[i]
+		for i, r := range res {
+			clear(r.events)
+			r.events = r.events[:0]
+			from[i].results <- r
 		}
 	}
 }
@@ -304,181 +377,5 @@ func mergeSorted(dst []*event.Event, res []*result) []*event.Event {
 		}
 		dst = append(dst, res[best].events[heads[best]])
 		heads[best]++
-	}
-}
-
-type dispatcher struct {
-	cfg      *Config
-	workers  []*worker
-	cur      []*batch
-	prog     *Progress
-	dec      *decode.Decoder
-	stats    *Stats
-	idx      uint64
-	lastTick int64
-	pkt      decode.Packet
-	full     bool // a batch filled up: flush the round after this packet
-}
-
-// file reads one capture file through the pipeline.
-func (d *dispatcher) file(ctx context.Context, name string) error {
-	r, err := capture.Open(name)
-	if err != nil {
-		return err
-	}
-	d.prog.FileSize.Store(r.Size())
-	d.prog.FileRead.Store(0)
-	stable := r.Stable()
-	var ferr error
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if ctx.Err() != nil {
-				break
-			}
-			d.prog.FileRead.Store(r.Read())
-			d.prog.Frames.Store(d.idx)
-		}
-		pk, err := r.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				ferr = err
-			}
-			break
-		}
-		d.packet(&pk, stable, r)
-	}
-	// Packet data of a mapped file lives until Close: let the workers
-	// finish with it first.
-	d.flushRound()
-	d.barrier()
-	d.prog.BytesTotal.Add(r.Size())
-	d.prog.FileRead.Store(r.Size())
-	if cerr := r.Close(); cerr != nil && ferr == nil {
-		ferr = fmt.Errorf("%s: close: %w", name, cerr)
-	}
-	return ferr
-}
-
-func (d *dispatcher) packet(pk *capture.Packet, stable bool, r capture.Reader) {
-	idx := d.idx
-	d.idx++
-	st := d.stats
-	st.Frames++
-	st.CapturedLen += uint64(len(pk.Data))
-	if st.FirstTS == 0 || (pk.TS < st.FirstTS && pk.TS != 0) {
-		st.FirstTS = pk.TS
-	}
-	if pk.TS > st.LastTS {
-		st.LastTS = pk.TS
-	}
-	if pk.TS >= d.lastTick+tickInterval {
-		if d.lastTick != 0 {
-			d.tick(pk.TS, idx)
-		}
-		d.lastTick = pk.TS - pk.TS%tickInterval
-	}
-	// Most frames are routed by a hash of their raw headers and decoded
-	// by the worker; the rest are decoded here (fragments must meet in
-	// one cache before their flow is known).
-	if h, ok := decode.FlowHash(pk.Data, pk.Link); ok {
-		b := d.batchFor(h, len(pk.Data), stable)
-		data := pk.Data
-		if !stable {
-			data = b.carry(data)
-		}
-		b.items = append(b.items, item{kind: itemFrame, link: pk.Link, wire: pk.WireLen, idx: idx, ts: pk.TS, data: data})
-	} else {
-		p := &d.pkt
-		if d.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, p) != decode.OK {
-			return
-		}
-		b := d.batchFor(decode.HashPacket(p), len(p.Payload), stable && !p.Reassembled)
-		if !stable || p.Reassembled {
-			p.Payload = b.carry(p.Payload)
-		}
-		b.decoded = append(b.decoded, *p)
-		b.items = append(b.items, item{kind: itemDecoded, idx: idx, pre: int32(len(b.decoded) - 1)})
-	}
-	if d.full {
-		d.full = false
-		d.flushRound()
-		if stable {
-			r.Release(r.Offset() - releaseLag)
-		}
-	}
-}
-
-// batchFor returns the batch of the worker that owns hash h, flushing the
-// round first when that batch cannot take n more bytes of copied data.
-func (d *dispatcher) batchFor(h uint32, n int, stable bool) *batch {
-	w := 0
-	if len(d.workers) > 1 {
-		w = int(h % uint32(len(d.workers)))
-	}
-	b := d.cur[w]
-	if !stable && b.arena != nil && len(b.arena)+n > cap(b.arena) {
-		d.flushRound()
-		b = d.cur[w]
-	}
-	if len(b.items)+1 >= cap(b.items) {
-		d.full = true
-	}
-	return b
-}
-
-// carry copies bytes whose memory the reader (or the fragment cache) will
-// reuse into the batch.
-func (b *batch) carry(data []byte) []byte {
-	if b.arena == nil {
-		b.arena = make([]byte, 0, batchArena)
-	}
-	start := len(b.arena)
-	b.arena = append(b.arena, data...)
-	return b.arena[start:len(b.arena):len(b.arena)]
-}
-
-// tick tells every worker the capture clock moved on.
-func (d *dispatcher) tick(now int64, idx uint64) {
-	d.dec.Expire(now)
-	for i := range d.cur {
-		d.add(i, item{kind: itemTick, idx: idx, ts: now})
-	}
-}
-
-func (d *dispatcher) endOfInput() {
-	for i := range d.cur {
-		d.add(i, item{kind: itemEnd, idx: d.idx})
-	}
-	d.flushRound()
-}
-
-func (d *dispatcher) add(w int, it item) {
-	if len(d.cur[w].items) == cap(d.cur[w].items) {
-		d.flushRound()
-	}
-	d.cur[w].items = append(d.cur[w].items, it)
-}
-
-// flushRound hands every worker its batch, empty or not, and takes fresh
-// ones.
-func (d *dispatcher) flushRound() {
-	for i, w := range d.workers {
-		w.in <- d.cur[i]
-	}
-	for i, w := range d.workers {
-		d.cur[i] = <-w.free
-	}
-}
-
-// barrier waits until every worker has finished every batch sent so far.
-func (d *dispatcher) barrier() {
-	for i, w := range d.workers {
-		held := []*batch{d.cur[i]}
-		for len(held) < batchesPerWorker {
-			held = append(held, <-w.free)
-		}
-		for _, b := range held[1:] {
-			w.free <- b
-		}
 	}
 }

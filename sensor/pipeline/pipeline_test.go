@@ -43,9 +43,9 @@ func (c *collect) Write(evs []*event.Event) error {
 	return nil
 }
 
-func analyze(t *testing.T, files []string, workers, batch int) ([]string, Stats) {
+func analyze(t *testing.T, files []string, workers, round int) ([]string, Stats) {
 	t.Helper()
-	p := New(Config{Workers: workers, BatchSize: batch, Flow: flow.Config{Parsers: parsers.All}})
+	p := New(Config{Workers: workers, RoundFrames: round, Flow: flow.Config{Parsers: parsers.All}})
 	var c collect
 	st := p.Run(context.Background(), files, &c, func(error) {})
 	if st.SinkErr != nil {
@@ -70,13 +70,11 @@ func readable(files []string) []string {
 func TestWorkerCountInvariance(t *testing.T) {
 	for _, f := range readable(captures(t)) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			want, _ := analyze(t, []string{f}, 1, DefaultBatchSize)
-			for _, w := range []int{2, 3, 5} {
-				for _, batch := range []int{1, 7, DefaultBatchSize} {
-					got, _ := analyze(t, []string{f}, w, batch)
-					if strings.Join(got, "\n") != strings.Join(want, "\n") {
-						t.Fatalf("workers %d batch %d: output differs from one worker:\n got %d lines\nwant %d lines\nfirst got:  %.300s\nfirst want: %.300s", w, batch, len(got), len(want), first(got), first(want))
-					}
+			want, _ := analyze(t, []string{f}, 1, DefaultRoundFrames)
+			for _, c := range []struct{ workers, round int }{{2, 1}, {3, 7}, {5, DefaultRoundFrames}} {
+				got, _ := analyze(t, []string{f}, c.workers, c.round)
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Fatalf("workers %d round %d: output differs from one worker:\n got %d lines\nwant %d lines\nfirst got:  %.300s\nfirst want: %.300s", c.workers, c.round, len(got), len(want), first(got), first(want))
 				}
 			}
 		})
@@ -92,7 +90,7 @@ func first(s []string) string {
 
 func TestAllCapturesAsOneRunIsInvariant(t *testing.T) {
 	files := readable(captures(t))
-	one, _ := analyze(t, files, 1, DefaultBatchSize)
+	one, _ := analyze(t, files, 1, DefaultRoundFrames)
 	four, _ := analyze(t, files, 4, 64)
 	if strings.Join(one, "\n") != strings.Join(four, "\n") {
 		t.Fatalf("all captures together: 4 workers differ from 1 (%d vs %d lines)", len(four), len(one))
@@ -147,7 +145,7 @@ func tshark(t *testing.T, args ...string) []string {
 func TestTCPConnectionsMatchTshark(t *testing.T) {
 	for _, f := range readable(captures(t)) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			lines, _ := analyze(t, []string{f}, 2, DefaultBatchSize)
+			lines, _ := analyze(t, []string{f}, 2, DefaultRoundFrames)
 			var ours []string
 			for _, fl := range flowRecords(t, lines) {
 				if fl.Proto == "tcp" {
