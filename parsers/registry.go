@@ -4,11 +4,13 @@
 package parsers
 
 import (
+	"github.com/medtap/medtap/parsers/dicom"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/tls"
 )
 
 // All is the registry: every protocol parser medtap runs, in probe order.
 var All = []parser.Factory{
+	dicom.Factory,
 	tls.Factory,
 }
