@@ -201,7 +201,7 @@ func CheckChunking(t testing.TB, f parser.Factory, conv *Conversation) *Recorder
 		t.Fatalf("byte-by-byte feeding changed the events:\nwhole:\n%s\nbyte by byte:\n%s", wantJSON, got)
 	}
 	for ci, c := range Joined(conv) {
-		if c.Data == nil || len(c.Data) < 2 {
+		if len(c.Data) < 2 {
 			continue
 		}
 		step := 1

@@ -1,8 +1,9 @@
 // Package capture reads packets from capture files: classic pcap (micro- and
-// nanosecond), pcapng, and either of them gzip-compressed. Plain files are
-// memory-mapped and read without copying; compressed ones stream through a
-// bounded buffer. Every error names the file and the byte offset where the
-// problem was found, so a responder can open the file at that point.
+// nanosecond), pcapng, and either of them gzip-compressed. A file is read
+// once into a bounded ring of chunks that several readers (the pipeline's
+// workers) walk in place, without a per-packet copy. Every error names the
+// file and the byte offset where the problem was found, so a responder can
+// open the file at that point.
 package capture
 
 import (
@@ -15,9 +16,8 @@ import (
 	"strings"
 )
 
-// Packet is one captured frame. Data aliases the reader's memory: for a
-// memory-mapped file it stays readable until Close; for a streamed file it is
-// valid only until the next call to Next (see Reader.Stable).
+// Packet is one captured frame. Data aliases the reader's buffers and is
+// valid only until the next call to Next.
 type Packet struct {
 	Data    []byte
 	TS      int64  // Unix nanoseconds
@@ -32,11 +32,6 @@ type Reader interface {
 	// Offset is the byte offset (in the uncompressed stream) of the next
 	// record.
 	Offset() int64
-	// Stable reports whether packet data stays valid until Close.
-	Stable() bool
-	// Release says packets before this offset are no longer needed, so their
-	// pages may be returned to the kernel. A hint only.
-	Release(offset int64)
 	// Size is the file's size on disk, for progress; Read is how many of
 	// those bytes have been consumed so far.
 	Size() int64
@@ -83,9 +78,8 @@ func Open(path string) (Reader, error) {
 	return rs[0], nil
 }
 
-// OpenShared opens a capture file for n readers that each see every packet:
-// views of one memory mapping for a plain file, or of one decompression for
-// a compressed one. Workers that each keep their own share of the flows
+// OpenShared opens a capture file for n readers that each see every packet,
+// from one read (and decompression) of the file. Workers that each keep their own share of the flows
 // read this way, without a dispatcher handing packets across cores. Each
 // reader is closed on its own.
 func OpenShared(path string, n int) ([]Reader, error) {

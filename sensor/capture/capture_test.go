@@ -227,15 +227,13 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestMappedReadDoesNotAllocate(t *testing.T) {
+func TestReadDoesNotAllocate(t *testing.T) {
 	r, err := Open(sample)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if !r.Stable() {
-		t.Skip("file not mapped")
-	}
+	r.Next() // the first chunk
 	n := testing.AllocsPerRun(20, func() {
 		if _, err := r.Next(); err != nil {
 			t.Skip("sample too short")

@@ -59,14 +59,29 @@ type base struct {
 	src  source
 }
 
-func (b *base) Offset() int64     { return b.src.pos() }
-func (b *base) Stable() bool      { return b.src.stable() }
-func (b *base) Release(off int64) { b.src.release(off) }
-func (b *base) Size() int64       { return b.src.size() }
-func (b *base) Read() int64       { return b.src.consumed() }
-func (b *base) Close() error      { return b.src.close() }
+func (b *base) Offset() int64 { return b.src.pos() }
+func (b *base) Size() int64   { return b.src.size() }
+func (b *base) Read() int64   { return b.src.consumed() }
+func (b *base) Close() error  { return b.src.close() }
 func (b *base) errAt(off int64, format string, args ...any) error {
 	return &FormatError{File: b.path, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// shortRead explains a failed peek: a read or decompression error as
+// itself, else the truncation described by what.
+func (b *base) shortRead(off int64, err error, format string, args ...any) error {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return b.errAt(off, "read: %v", err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) && b.compressed() {
+		return b.errAt(off, "compressed stream cut short; "+format, args...)
+	}
+	return b.errAt(off, format, args...)
+}
+
+func (b *base) compressed() bool {
+	cs, ok := b.src.(*chunkSource)
+	return ok && cs.err != nil && !errors.Is(cs.err, io.EOF)
 }
 
 func checkLink(b *base, off int64, link uint32) error {
@@ -89,7 +104,7 @@ func newPcapReader(path string, src source, order binary.ByteOrder, nano bool) (
 	r := &pcapReader{base: base{path: path, src: src}, order: order, nano: nano}
 	h, err := src.peek(pcapHeaderLen)
 	if err != nil {
-		return nil, r.errAt(0, "truncated file header (%d of %d bytes)", len(h), pcapHeaderLen)
+		return nil, r.shortRead(0, err, "truncated file header (%d of %d bytes)", len(h), pcapHeaderLen)
 	}
 	// The top bits of the link field may carry FCS information.
 	r.link = order.Uint32(h[20:24]) & 0x0fffffff
@@ -108,7 +123,7 @@ func (r *pcapReader) Next() (Packet, error) {
 		if errors.Is(err, io.EOF) {
 			return Packet{}, io.EOF
 		}
-		return Packet{}, r.errAt(off, "truncated record header (%d of %d bytes)", len(h), pcapRecordHdrLen)
+		return Packet{}, r.shortRead(off, err, "truncated record header (%d of %d bytes)", len(h), pcapRecordHdrLen)
 	}
 	sec := r.order.Uint32(h[0:4])
 	frac := r.order.Uint32(h[4:8])
@@ -120,7 +135,7 @@ func (r *pcapReader) Next() (Packet, error) {
 	need := pcapRecordHdrLen + int(incl)
 	rec, err := r.src.peek(need)
 	if err != nil {
-		return Packet{}, r.errAt(off, "truncated record: header says %d bytes of data, %d present", incl, len(rec)-pcapRecordHdrLen)
+		return Packet{}, r.shortRead(off, err, "truncated record: header says %d bytes of data, %d present", incl, max(len(rec)-pcapRecordHdrLen, 0))
 	}
 	ts := int64(sec) * 1e9
 	if r.nano {
@@ -155,7 +170,7 @@ func (r *pcapngReader) readSection() error {
 	off := r.src.pos()
 	h, err := r.src.peek(12)
 	if err != nil {
-		return r.errAt(off, "truncated section header block (%d of 12 bytes)", len(h))
+		return r.shortRead(off, err, "truncated section header block (%d of 12 bytes)", len(h))
 	}
 	switch binary.LittleEndian.Uint32(h[8:12]) {
 	case pcapngByteOrder:
@@ -172,7 +187,7 @@ func (r *pcapngReader) readSection() error {
 	}
 	b, err := r.src.peek(int(blen))
 	if err != nil {
-		return r.errAt(off, "truncated section header block: length %d, %d present", blen, len(b))
+		return r.shortRead(off, err, "truncated section header block: length %d, %d present", blen, len(b))
 	}
 	if tail := r.order.Uint32(b[blen-4:]); tail != blen {
 		return r.errAt(off+int64(blen)-4, "corrupt block: length %d at start, %d at end", blen, tail)
@@ -190,7 +205,7 @@ func (r *pcapngReader) Next() (Packet, error) {
 			if errors.Is(err, io.EOF) {
 				return Packet{}, io.EOF
 			}
-			return Packet{}, r.errAt(off, "truncated block header (%d of 8 bytes)", len(h))
+			return Packet{}, r.shortRead(off, err, "truncated block header (%d of 8 bytes)", len(h))
 		}
 		typ := r.order.Uint32(h[0:4])
 		if typ == pcapngSHB {
@@ -205,7 +220,7 @@ func (r *pcapngReader) Next() (Packet, error) {
 		}
 		b, err := r.src.peek(int(blen))
 		if err != nil {
-			return Packet{}, r.errAt(off, "truncated block: type %d, length %d, %d present", typ, blen, len(b))
+			return Packet{}, r.shortRead(off, err, "truncated block: type %d, length %d, %d present", typ, blen, len(b))
 		}
 		if tail := r.order.Uint32(b[blen-4:]); tail != blen {
 			return Packet{}, r.errAt(off+int64(blen)-4, "corrupt block: type %d, length %d at start, %d at end", typ, blen, tail)

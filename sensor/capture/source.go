@@ -9,78 +9,55 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 )
 
-// source is a byte stream with look-ahead: the whole file when mapped, a
-// bounded window when streamed.
+// A capture file is read once, by one goroutine, into a small ring of
+// chunks that every reader of the file walks in place: records are handed
+// out as slices of a chunk, and only a record that straddles two chunks is
+// copied. This costs one kernel copy of the file and keeps memory bounded,
+// whatever the file's size.
+//
+// Memory-mapping was tried and measured slower: mapping and unmapping pages
+// (needed to keep the resident size bounded on a large file) cost more than
+// the copy, and pages come in cold, while a chunk is read into the cache
+// just before the readers walk it.
+
+// source is a byte stream with look-ahead.
 type source interface {
 	// peek returns the next n bytes without consuming them. Fewer than n
-	// bytes come back with io.ErrUnexpectedEOF (none: io.EOF).
+	// bytes come back with io.ErrUnexpectedEOF (none: io.EOF). The slice is
+	// valid until the next peek or skip.
 	peek(n int) ([]byte, error)
 	skip(n int)
 	pos() int64
-	stable() bool
-	release(off int64)
 	size() int64
 	consumed() int64
 	close() error
 }
 
 const (
-	// releaseStep is how far behind the reader mapped pages are dropped at
-	// a time, so a long file does not stay resident (RSS counts mapped
-	// pages).
-	releaseStep = 4 << 20
-	// populateStep is how far ahead of the reader page tables are filled in
-	// one madvise(MADV_POPULATE_READ) call: one system call instead of a
-	// page fault every few pages.
-	populateStep = 4 << 20
-	// touchAhead is how far ahead of the reader every cache line is loaded.
-	// Record headers sit about a packet apart, too far for the hardware
-	// prefetcher to follow, and each would otherwise be a serial trip to
-	// memory; loads that nothing waits on overlap instead.
-	touchAhead = 64 << 10
-	cacheLine  = 64
-	// chunkSize and chunksInFlight size the broadcast of a streamed
-	// (compressed) file to several readers.
-	chunkSize      = 1 << 20
-	chunksInFlight = 8
+	// chunkSize is one read, and one unit of the ring.
+	chunkSize = 256 << 10
+	// chunksInFlight bounds the ring: memory, and how far the fastest
+	// reader of a file can run ahead of the slowest.
+	chunksInFlight = 16
+	// carryCap is the initial size of a reader's buffer for records that
+	// straddle chunks; it grows to at most a block's limit.
+	carryCap = 64 << 10
 )
 
-// openSources returns n sources that each read the whole file: views of one
-// mapping for a plain file, or readers of one decompression for a
-// compressed or unmappable one.
+// openSources returns n sources that each read the whole file, from one
+// read (and decompression) of it.
 func openSources(f *os.File, size int64, n int) ([]source, error) {
 	var magic [2]byte
 	k, err := f.ReadAt(magic[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	gz := k == 2 && magic[0] == 0x1f && magic[1] == 0x8b
-	if !gz && size > 0 {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-			if err == nil {
-				_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
-				f.Close()
-				m := &mapping{data: data}
-				m.refs.Store(int32(n))
-				srcs := make([]source, n)
-				for i := range srcs {
-					// One view gives pages back; the others may briefly
-					// fault them in again, which costs nothing but time.
-					srcs[i] = &mmapSource{m: m, data: data, releaser: i == 0}
-				}
-				return srcs, nil
-			}
-		}
-	}
-	counter := &countingReader{r: bufio.NewReaderSize(f, 256<<10)}
+	counter := &countingReader{r: f}
 	var r io.Reader = counter
-	if gz {
-		zr, err := gzip.NewReader(counter)
+	if k == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(bufio.NewReaderSize(counter, chunkSize))
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
@@ -89,100 +66,10 @@ func openSources(f *os.File, size int64, n int) ([]source, error) {
 	b := newBroadcast(r, f, n)
 	srcs := make([]source, n)
 	for i := range srcs {
-		srcs[i] = &streamSource{br: bufio.NewReaderSize(b.readers[i], streamBuffer), total: size, counter: counter, done: b.readers[i].close}
+		srcs[i] = &chunkSource{in: b.readers[i], total: size, counter: counter, carry: make([]byte, 0, carryCap)}
 	}
 	go b.run()
 	return srcs, nil
-}
-
-type mapping struct {
-	data []byte
-	refs atomic.Int32
-}
-
-func (m *mapping) unref() error {
-	if m.refs.Add(-1) == 0 {
-		return unix.Munmap(m.data)
-	}
-	return nil
-}
-
-type mmapSource struct {
-	m          *mapping
-	data       []byte
-	off        int64
-	released   int64
-	populated  int64
-	touched    int64
-	noPopulate bool // the kernel lacks MADV_POPULATE_READ (before 5.14)
-	releaser   bool
-	sink       byte
-}
-
-func (m *mmapSource) peek(n int) ([]byte, error) {
-	if end := m.off + int64(n); end > m.populated && !m.noPopulate {
-		m.populate(end)
-	}
-	rest := m.data[m.off:]
-	if len(rest) >= n {
-		return rest[:n:n], nil
-	}
-	if len(rest) == 0 {
-		return nil, io.EOF
-	}
-	return rest, io.ErrUnexpectedEOF
-}
-
-func (m *mmapSource) populate(end int64) {
-	start := m.populated
-	stop := min(max(end, start+populateStep), int64(len(m.data)))
-	if stop <= start {
-		return
-	}
-	if err := unix.Madvise(m.data[start:stop], unix.MADV_POPULATE_READ); err != nil {
-		m.noPopulate = true
-		return
-	}
-	m.populated = stop
-}
-
-func (m *mmapSource) skip(n int) {
-	m.off += int64(n)
-	end := min(m.off+touchAhead, int64(len(m.data)))
-	var x byte
-	for ; m.touched < end; m.touched += cacheLine {
-		x ^= m.data[m.touched]
-	}
-	m.sink ^= x
-}
-
-func (m *mmapSource) pos() int64      { return m.off }
-func (m *mmapSource) stable() bool    { return true }
-func (m *mmapSource) size() int64     { return int64(len(m.data)) }
-func (m *mmapSource) consumed() int64 { return m.off }
-
-func (m *mmapSource) release(off int64) {
-	if !m.releaser {
-		return
-	}
-	page := int64(os.Getpagesize())
-	off &^= page - 1
-	if off > m.off {
-		off = m.off &^ (page - 1)
-	}
-	if off-m.released < releaseStep {
-		return
-	}
-	_ = unix.Madvise(m.data[m.released:off], unix.MADV_DONTNEED)
-	m.released = off
-}
-
-func (m *mmapSource) close() error {
-	if m.data == nil {
-		return nil
-	}
-	m.data = nil
-	return m.m.unref()
 }
 
 // countingReader counts the bytes read from the file, for progress.
@@ -197,47 +84,110 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type streamSource struct {
-	br      *bufio.Reader
+// chunkSource is one reader's walk over the broadcast chunks.
+type chunkSource struct {
+	in      *chunkReader
+	cur     *chunk // the chunk being walked; nil before the first and at the end
+	at      int    // position in cur
+	carry   []byte // a record straddling chunks: its bytes, then cur[pos:] follows
+	cpos    int    // position in carry; carry is in use while cpos < len(carry)
 	off     int64
 	total   int64
 	counter *countingReader
-	done    func()
+	err     error // set once the stream has ended
 }
 
-func (s *streamSource) peek(n int) ([]byte, error) {
-	b, err := s.br.Peek(n)
-	if err == nil {
-		return b, nil
+func (s *chunkSource) peek(n int) ([]byte, error) {
+	if s.cpos < len(s.carry) {
+		if s.cpos+n > len(s.carry) {
+			s.fill(s.cpos + n)
+		}
+		return s.result(s.carry[s.cpos:], n)
 	}
-	if len(b) == 0 && errors.Is(err, io.EOF) {
+	if s.cur == nil || s.at == len(s.cur.buf) {
+		s.advance()
+	}
+	if s.cur != nil && s.at+n <= len(s.cur.buf) {
+		return s.cur.buf[s.at : s.at+n : s.at+n], nil
+	}
+	// The bytes wanted run past this chunk: gather them in carry.
+	s.carry, s.cpos = s.carry[:0], 0
+	s.fill(n)
+	return s.result(s.carry, n)
+}
+
+func (s *chunkSource) result(b []byte, n int) ([]byte, error) {
+	if len(b) >= n {
+		return b[:n:n], nil
+	}
+	if len(b) == 0 {
+		if s.err != nil && !errors.Is(s.err, io.EOF) {
+			return nil, s.err
+		}
 		return nil, io.EOF
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return b, io.ErrUnexpectedEOF
+	return b, io.ErrUnexpectedEOF
+}
+
+// fill moves bytes from the chunks into carry until it holds want bytes or
+// the stream ends.
+func (s *chunkSource) fill(want int) {
+	for len(s.carry) < want {
+		if s.cur == nil || s.at == len(s.cur.buf) {
+			if !s.advance() {
+				return
+			}
+			continue
+		}
+		take := min(want-len(s.carry), len(s.cur.buf)-s.at)
+		s.carry = append(s.carry, s.cur.buf[s.at:s.at+take]...)
+		s.at += take
 	}
-	return b, err
 }
 
-func (s *streamSource) skip(n int) {
-	d, _ := s.br.Discard(n)
-	s.off += int64(d)
+// advance moves to the next chunk, giving the current one back.
+func (s *chunkSource) advance() bool {
+	if s.cur != nil {
+		s.in.b.put(s.cur)
+		s.cur = nil
+	}
+	if s.err != nil {
+		return false
+	}
+	c, err := s.in.next()
+	if err != nil {
+		s.err = err
+		return false
+	}
+	s.cur, s.at = c, 0
+	return true
 }
 
-func (s *streamSource) pos() int64      { return s.off }
-func (s *streamSource) stable() bool    { return false }
-func (s *streamSource) release(int64)   {}
-func (s *streamSource) size() int64     { return s.total }
-func (s *streamSource) consumed() int64 { return s.counter.n.Load() }
-func (s *streamSource) close() error {
-	s.done()
+func (s *chunkSource) skip(n int) {
+	s.off += int64(n)
+	if s.cpos < len(s.carry) {
+		s.cpos += n
+		return
+	}
+	s.at += n
+}
+
+func (s *chunkSource) pos() int64      { return s.off }
+func (s *chunkSource) size() int64     { return s.total }
+func (s *chunkSource) consumed() int64 { return s.counter.n.Load() }
+
+func (s *chunkSource) close() error {
+	if s.cur != nil {
+		s.in.b.put(s.cur)
+		s.cur = nil
+	}
+	s.in.close()
 	return nil
 }
 
 // broadcast reads a stream once and hands every chunk to each of its
-// readers, so several workers can walk one decompression. Chunks are
-// recycled when every reader is done with them; at most chunksInFlight
-// exist, which bounds memory and lets the slowest reader set the pace.
+// readers. A chunk is recycled when every reader is done with it; at most
+// chunksInFlight exist, so the slowest reader sets the pace.
 type broadcast struct {
 	src     io.Reader
 	file    *os.File
@@ -280,11 +230,8 @@ func (b *broadcast) run() {
 		case <-b.stop:
 			return
 		}
-		n, err := io.ReadFull(b.src, c.buf[:cap(c.buf)])
+		n, err := fillChunk(b.src, c.buf[:cap(c.buf)])
 		c.buf = c.buf[:n]
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = io.EOF
-		}
 		c.err = err
 		c.refs.Store(int32(len(b.readers)))
 		for _, r := range b.readers {
@@ -300,6 +247,24 @@ func (b *broadcast) run() {
 	}
 }
 
+// fillChunk reads until buf is full or the stream ends. Unlike
+// io.ReadFull it keeps the source's own error: a compressed stream cut short
+// says io.ErrUnexpectedEOF, which must not pass for a clean end.
+func fillChunk(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			return n, io.ErrNoProgress
+		}
+	}
+	return n, nil
+}
+
 func (b *broadcast) put(c *chunk) {
 	if c.refs.Add(-1) == 0 {
 		c.buf = c.buf[:cap(c.buf)]
@@ -308,33 +273,31 @@ func (b *broadcast) put(c *chunk) {
 	}
 }
 
-// chunkReader is one reader's view of a broadcast.
+// chunkReader is one reader's queue of a broadcast's chunks.
 type chunkReader struct {
 	b      *broadcast
 	ch     chan *chunk
-	cur    *chunk
-	pos    int
+	last   error
 	closed bool
 }
 
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for r.cur == nil || r.pos == len(r.cur.buf) {
-		if r.cur != nil {
-			if err := r.cur.err; err != nil {
-				return 0, err
-			}
-			r.b.put(r.cur)
-			r.cur = nil
+// next returns the next chunk with data, or the error that ended the
+// stream (io.EOF at a clean end).
+func (r *chunkReader) next() (*chunk, error) {
+	for {
+		if r.last != nil {
+			return nil, r.last
 		}
 		c, ok := <-r.ch
 		if !ok {
-			return 0, io.EOF
+			return nil, io.EOF
 		}
-		r.cur, r.pos = c, 0
+		r.last = c.err
+		if len(c.buf) > 0 {
+			return c, nil
+		}
+		r.b.put(c)
 	}
-	n := copy(p, r.cur.buf[r.pos:])
-	r.pos += n
-	return n, nil
 }
 
 // close gives up this reader's remaining chunks; the last reader to close
@@ -344,10 +307,6 @@ func (r *chunkReader) close() {
 		return
 	}
 	r.closed = true
-	if r.cur != nil {
-		r.b.put(r.cur)
-		r.cur = nil
-	}
 	if r.b.open.Add(-1) == 0 {
 		r.b.once.Do(func() { close(r.b.stop) })
 	}

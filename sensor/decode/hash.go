@@ -10,18 +10,22 @@ func HashPacket(p *Packet) uint32 {
 }
 
 func flowHash(src, dst *[16]byte, sport, dport uint16, proto uint8, vlan uint16) uint32 {
-	// FNV-1a over the xor of the endpoints keeps both directions equal
-	// without ordering them.
-	h := uint32(2166136261)
-	for i := 0; i < 16; i++ {
-		h ^= uint32(src[i] ^ dst[i])
-		h *= 16777619
-	}
-	for _, b := range [...]uint32{uint32(sport ^ dport), uint32(sport) + uint32(dport), uint32(proto), uint32(vlan)} {
-		h ^= b
-		h *= 16777619
-	}
-	return h
+	// Combining the endpoints with xor and sum keeps both directions equal
+	// without ordering them; a multiply-xorshift finaliser mixes the rest.
+	a := binary.LittleEndian.Uint64(src[0:8]) ^ binary.LittleEndian.Uint64(dst[0:8])
+	b := binary.LittleEndian.Uint64(src[8:16]) ^ binary.LittleEndian.Uint64(dst[8:16])
+	c := uint64(sport^dport)<<32 | uint64(uint32(sport)+uint32(dport))<<8 | uint64(proto)
+	h := mix64(a ^ mix64(b^uint64(vlan)<<48) ^ mix64(c))
+	return uint32(h ^ h>>32)
+}
+
+// mix64 is the finaliser of the SplitMix64 generator.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // FlowHash computes HashPacket's value straight from a frame's headers for

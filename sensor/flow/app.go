@@ -24,8 +24,10 @@ type app struct {
 	gotData  bool
 	udpTries int
 
-	// Entropy sample of unidentified flows.
-	hist  *[256]uint32
+	// Entropy sample of unidentified flows, counted in four interleaved
+	// histograms so that runs of one byte value do not serialise on one
+	// counter.
+	hist  *[4][256]uint16
 	histN int
 }
 
@@ -340,14 +342,19 @@ func (a *app) sample(data []byte) {
 		return
 	}
 	if a.hist == nil {
-		a.hist = new([256]uint32)
+		a.hist = new([4][256]uint16)
 	}
-	n := EntropySample - a.histN
-	if n > len(data) {
-		n = len(data)
+	n := min(EntropySample-a.histN, len(data))
+	d, h := data[:n], a.hist
+	for len(d) >= 4 {
+		h[0][d[0]]++
+		h[1][d[1]]++
+		h[2][d[2]]++
+		h[3][d[3]]++
+		d = d[4:]
 	}
-	for _, b := range data[:n] {
-		a.hist[b]++
+	for _, b := range d {
+		h[0][b]++
 	}
 	a.histN += n
 }
@@ -359,6 +366,14 @@ const (
 	minEntropySample = 256
 	highEntropyShare = 0.85
 )
+
+// cLog2c[c] is c·log2(c) for every count a sample can hold.
+var cLog2c = func() (t [EntropySample + 1]float64) {
+	for c := 2; c <= EntropySample; c++ {
+		t[c] = float64(c) * math.Log2(float64(c))
+	}
+	return t
+}()
 
 // encryption gives the flow record's verdict.
 func (a *app) encryption() (encrypted bool, basis string, entropy float64) {
@@ -373,14 +388,13 @@ func (a *app) encryption() (encrypted bool, basis string, entropy float64) {
 	if a.hist == nil || a.histN == 0 {
 		return false, "none", 0
 	}
+	// H = log2(n) - Σ c·log2(c) / n, with c·log2(c) from a table.
 	n := float64(a.histN)
-	h := 0.0
-	for _, c := range a.hist {
-		if c > 0 {
-			p := float64(c) / n
-			h -= p * math.Log2(p)
-		}
+	sum := 0.0
+	for b := 0; b < 256; b++ {
+		sum += cLog2c[int(a.hist[0][b])+int(a.hist[1][b])+int(a.hist[2][b])+int(a.hist[3][b])]
 	}
+	h := math.Log2(n) - sum/n
 	h = math.Round(h*1000) / 1000
 	if a.histN < minEntropySample {
 		return false, "entropy_sample_too_small", h

@@ -164,7 +164,13 @@ type Table struct {
 
 	out     []*event.Event
 	trigger uint64 // index of the packet, tick or end being processed
-	now     int64
+	// clock is the latest capture time seen, in every frame of the input
+	// (Observe), not only this table's: it never goes back, even when the
+	// input's time does between files, and it is the same in every table
+	// at the same frame. Flows are stamped with it, so each timeout list is
+	// ordered by it and expiry from the tail is exact and independent of
+	// how flows are spread over tables.
+	clock int64
 
 	Stats Stats
 }
@@ -274,9 +280,7 @@ func (t *Table) Buffered() int { return t.buffered }
 // orders events.
 func (t *Table) Packet(p *decode.Packet, idx uint64) {
 	t.trigger = idx
-	if p.TS > t.now {
-		t.now = p.TS
-	}
+	t.Observe(p.TS)
 	t.Stats.Packets++
 	t.Stats.Bytes += uint64(p.WireLen)
 	k := KeyOf(p)
@@ -289,7 +293,8 @@ func (t *Table) Packet(p *decode.Packet, idx uint64) {
 		f = t.newFlow(k, p, idx)
 	}
 	dir := f.dirOf(p)
-	f.last = p.TS
+	f.last = max(f.last, p.TS)
+	f.seen = t.clock
 	f.pkts[dir]++
 	f.bytes[dir] += uint64(p.WireLen)
 	t.touch(f)
@@ -303,16 +308,22 @@ func (t *Table) Packet(p *decode.Packet, idx uint64) {
 	}
 }
 
-// Tick advances the table's clock to now (capture time) and expires idle
-// flows; idx orders the events this produces.
-func (t *Table) Tick(now int64, idx uint64) {
-	t.trigger = idx
-	if now > t.now {
-		t.now = now
+// Observe advances the table's clock to a frame's capture time. The
+// pipeline calls it for every frame of the input, including frames other
+// tables own.
+func (t *Table) Observe(ts int64) {
+	if ts > t.clock {
+		t.clock = ts
 	}
+}
+
+// Tick expires flows idle for longer than their timeout at the table's
+// clock; idx orders the events this produces.
+func (t *Table) Tick(idx uint64) {
+	t.trigger = idx
 	for c := range t.classes {
 		l := &t.classes[c]
-		for f := l.tail; f != nil && t.now-f.last > l.timeout; f = l.tail {
+		for f := l.tail; f != nil && t.clock-f.seen > l.timeout; f = l.tail {
 			t.finish(f, f.closeReasonOr(parser.CloseTimeout))
 		}
 	}
@@ -364,7 +375,7 @@ func (t *Table) newFlow(k Key, p *decode.Packet, idx uint64) *Flow {
 	f.t = t
 	f.key = k
 	f.id = idx
-	f.first, f.last = p.TS, p.TS
+	f.first, f.last, f.seen = p.TS, p.TS, t.clock
 	clientIsSrc := guessClient(p, t.cfg.Parsers)
 	info := &parser.Flow{Proto: p.Proto, VLAN: p.VLAN}
 	src := addrPort(p.Src, p.IPv6, p.SrcPort)
@@ -439,7 +450,7 @@ func hinted(port uint16, factories []parser.Factory) bool {
 func (t *Table) evictOldest() {
 	var oldest *Flow
 	for c := range t.classes {
-		if f := t.classes[c].tail; f != nil && (oldest == nil || f.last < oldest.last || (f.last == oldest.last && f.id < oldest.id)) {
+		if f := t.classes[c].tail; f != nil && (oldest == nil || f.seen < oldest.seen || (f.seen == oldest.seen && f.id < oldest.id)) {
 			oldest = f
 		}
 	}

@@ -229,11 +229,13 @@ func TestIdleTimeoutOnTick(t *testing.T) {
 	tab.Begin(nil)
 	p := decode.Packet{TS: 1e9, Proto: 17, Src: [16]byte{10, 0, 0, 1}, Dst: [16]byte{10, 0, 0, 2}, SrcPort: 5000, DstPort: 514, Payload: []byte("x")}
 	tab.Packet(&p, 0)
-	tab.Tick(20e9, 1)
+	tab.Observe(20e9)
+	tab.Tick(1)
 	if tab.Len() != 1 {
 		t.Fatal("flow expired too early")
 	}
-	tab.Tick(32e9, 2)
+	tab.Observe(32e9)
+	tab.Tick(2)
 	if tab.Len() != 0 {
 		t.Fatal("flow not expired after its timeout")
 	}

@@ -3,8 +3,8 @@
 // decoder, flow table and parsers and no locks on the packet path; a merger
 // puts their events back in one deterministic order.
 //
-// Every worker reads the whole capture through its own view of one memory
-// mapping (or of one decompression) and keeps the frames whose flow hash it
+// Every worker walks the whole capture, read once into a ring of chunks
+// they share (capture.OpenShared), and keeps the frames whose flow hash it
 // owns. The hash comes from the raw headers (decode.FlowHash), so a frame
 // that belongs to another worker costs only a header walk, and nothing is
 // handed from core to core per packet. Frames the hash cannot place without
@@ -46,10 +46,6 @@ const (
 	roundsInFlight = 4
 	// tickInterval is how often (in capture time) idle flows are expired.
 	tickInterval = int64(time.Second)
-	// releaseLag is how far behind the read position mapped file pages are
-	// handed back; workers stay within a few rounds of each other, well
-	// inside it.
-	releaseLag = 8 << 20
 	// cancelCheck is how many frames pass between checks for cancellation.
 	cancelCheck = 4096
 )
@@ -278,7 +274,6 @@ func (w *worker) scan(ctx context.Context, r capture.Reader) error {
 		if w.idx >= w.roundEnd {
 			w.emit()
 			w.roundEnd += w.round
-			r.Release(r.Offset() - releaseLag)
 		}
 	}
 }
@@ -294,12 +289,22 @@ func (w *worker) frame(pk *capture.Packet) {
 		}
 		w.lastTS = max(w.lastTS, pk.TS)
 	}
+	// Every worker sees every frame, so their clocks (the latest time
+	// seen) and ticks agree.
+	w.table.Observe(pk.TS)
 	if pk.TS >= w.lastTick+tickInterval {
 		if w.lastTick != 0 {
 			w.shared.Expire(pk.TS)
-			w.table.Tick(pk.TS, idx)
+			w.table.Tick(idx)
 		}
 		w.lastTick = pk.TS - pk.TS%tickInterval
+	}
+	if w.n == 1 {
+		// One worker owns every flow: no hash needed.
+		if w.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK {
+			w.table.Packet(&w.pkt, idx)
+		}
+		return
 	}
 	if h, ok := decode.FlowHash(pk.Data, pk.Link); ok {
 		if int(h%uint32(w.n)) == w.id && w.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK {
