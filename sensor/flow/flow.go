@@ -15,9 +15,9 @@ type Flow struct {
 	info       *parser.Flow // shared with parsers and events; never reused
 	id         uint64       // global index of the first packet
 	seq        uint32       // events emitted so far
-	first      int64 // capture time of the first packet
-	last       int64 // capture time of the latest packet
-	seen       int64 // the table's clock at the latest packet: orders expiry
+	first      int64        // capture time of the first packet
+	last       int64        // capture time of the latest packet
+	seen       int64        // the table's clock at the latest packet: orders expiry
 	clientAddr [16]byte
 	clientPort uint16
 	class      int
