@@ -22,9 +22,13 @@ build:
 	$(GO) build -trimpath -o $(BIN)/medtap-pcaptool ./sensor/cmd/medtap-pcaptool
 	$(GO) build -trimpath -o $(BIN)/medtap-bench ./sensor/cmd/medtap-bench
 
+# The bundled captures, less the two damaged on purpose for the error tests.
+DAMAGED   := pcaps/truncated.pcap pcaps/corrupt.pcapng
+SAMPLES   := $(filter-out $(DAMAGED),$(sort $(wildcard pcaps/*.pcap pcaps/*.pcapng pcaps/*.pcap.gz)))
+
 # Analyze the bundled captures on the built-in default policy.
 run: build
-	$(MEDTAP) analyze -o out pcaps/
+	$(MEDTAP) analyze -o out $(SAMPLES)
 
 test: lint unit fuzz-short
 
