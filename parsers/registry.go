@@ -4,7 +4,9 @@
 package parsers
 
 import (
+	"github.com/medtap/medtap/parsers/astm"
 	"github.com/medtap/medtap/parsers/dicom"
+	"github.com/medtap/medtap/parsers/hl7"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/tls"
 )
@@ -12,5 +14,7 @@ import (
 // All is the registry: every protocol parser medtap runs, in probe order.
 var All = []parser.Factory{
 	dicom.Factory,
+	hl7.Factory,
 	tls.Factory,
+	astm.Factory,
 }

@@ -1,0 +1,161 @@
+package hl7
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/parsertest"
+)
+
+type discard struct{ n int }
+
+func (d *discard) Emit(time.Time, parser.Body) { d.n++ }
+
+// eventAllocs is what building one acknowledged message's event may
+// allocate: the Message, its arena string, and the segments, PHI
+// category, PHI field and PHI value slices. Nothing else may allocate per
+// message in steady state.
+const eventAllocs = 6
+
+func TestSteadyStateAllocs(t *testing.T) {
+	msg := mllp(adtUTF8("S1"))
+	a := mllp(ack("AA", "S1"))
+	em := &discard{}
+	fl := parser.Flow{}
+	s := Factory.New(&fl, em, nil)
+	for i := 0; i < 10; i++ { // warm up buffers and decoders
+		s.Feed(parser.ToServer, msg, synthTS)
+		s.Feed(parser.ToClient, a, synthTS)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		s.Feed(parser.ToServer, msg, synthTS)
+		s.Feed(parser.ToClient, a, synthTS)
+	})
+	if n > eventAllocs {
+		t.Errorf("%v allocations per acknowledged message, want at most %d (the event's own)", n, eventAllocs)
+	}
+	// An ACK alone (a duplicate) and a message with no PHI and no ACK
+	// wanted allocate nothing but the event.
+	dup := testing.AllocsPerRun(200, func() { s.Feed(parser.ToClient, a, synthTS) })
+	if dup > 1 { // the duplicate_ack anomaly
+		t.Errorf("%v allocations per duplicate ACK", dup)
+	}
+}
+
+func BenchmarkFeed(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"adt_utf8", mllp(adtUTF8("S1"))},
+		{"oru_natus_77k", mllp(readFile(b, "testdata/public/008_Natus_ORU_R01_NBS.hl7"))},
+		{"oru_base64_1m", mllp(bigORU("S2", 4, 256<<10))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			em := &discard{}
+			fl := parser.Flow{}
+			s := Factory.New(&fl, em, nil)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.msg)))
+			for b.Loop() {
+				s.Feed(parser.ToServer, bc.msg, synthTS)
+			}
+		})
+	}
+}
+
+// tsharkMessages runs tshark's HL7 dissector over a capture and returns
+// "TYPE^EVENT" per message, in order.
+func tsharkMessages(t *testing.T, pcap string, port int) []string {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed")
+	}
+	out, err := exec.Command("tshark", "-r", pcap, "-d", "tcp.port=="+itoa(port)+",hl7",
+		"-T", "fields", "-e", "hl7.message.type", "-e", "hl7.event.type").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	var msgs []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) == 2 && f[0] != "" {
+			msgs = append(msgs, f[0]+"^"+f[1])
+		}
+	}
+	return msgs
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestAgainstTshark compares message counts and types with tshark 4.0's
+// HL7 dissector: every message tshark sees is one of our events, or an
+// ACK folded into one.
+func TestAgainstTshark(t *testing.T) {
+	caps := []struct {
+		path string
+		port int
+	}{{"../../pcaps/hl7-mllp.pcap", 2575}}
+	tapirx, _ := filepath.Glob("/work/shared/corpus/public/tapirx/HL7-*.pcap")
+	for _, p := range tapirx {
+		caps = append(caps, struct {
+			path string
+			port int
+		}{p, 6661})
+	}
+	extra, _ := filepath.Glob("../../pcaps/hl7-*.pcap")
+	for _, p := range extra {
+		if !strings.HasSuffix(p, "hl7-mllp.pcap") {
+			caps = append(caps, struct {
+				path string
+				port int
+			}{p, 2575})
+		}
+	}
+	for _, c := range caps {
+		t.Run(filepath.Base(c.path), func(t *testing.T) {
+			if _, err := os.Stat(c.path); err != nil {
+				t.Skip("capture absent")
+			}
+			want := tsharkMessages(t, c.path, c.port)
+			var got []string
+			for _, conv := range loadPcap(t, c.path) {
+				rec := parsertest.CheckChunking(t, Factory, conv)
+				checkNoPHI(t, rec)
+				for _, e := range rec.Events {
+					m, ok := e.Body.(*Message)
+					if !ok {
+						continue
+					}
+					got = append(got, m.MessageType+"^"+m.TriggerEvent)
+					if m.AckCode != "" && !m.UnsolicitedAck && m.AckedControlID == "" {
+						got = append(got, "ACK") // the folded ACK
+					}
+				}
+			}
+			// tshark names ACK events by MSH-9.2, which we fold: compare
+			// ACKs by count only.
+			norm := func(l []string) (msgs []string, acks int) {
+				for _, m := range l {
+					if strings.HasPrefix(m, "ACK") {
+						acks++
+						continue
+					}
+					msgs = append(msgs, m)
+				}
+				return
+			}
+			wm, wa := norm(want)
+			gm, ga := norm(got)
+			if strings.Join(wm, ",") != strings.Join(gm, ",") || wa != ga {
+				t.Errorf("tshark: %v (%d ACKs); we: %v (%d ACKs)", wm, wa, gm, ga)
+			}
+		})
+	}
+}

@@ -1,0 +1,382 @@
+package hl7
+
+// PHI categories: the closed set phi_categories takes its values from. A
+// category says what kind of personal information a field held, never what.
+const (
+	CatName      = "name"       // a person's name (patient, alias, next of kin, guarantor, insured, clinician)
+	CatID        = "id"         // a patient identifier assigned by a facility (MRN, visit, account, mother's id)
+	CatBirthDate = "birth_date" // date (and time) of birth
+	CatSex       = "sex"        // administrative sex
+	CatAddress   = "address"    // postal address
+	CatPhone     = "phone"      // telephone number (a field of that type, or a number found anywhere)
+	CatEmail     = "email"      // e-mail address in a telecommunication field
+	CatIDNumber  = "id_number"  // national identity number: SSN, driver's licence, PRC resident ID
+	CatInsurance = "insurance"  // insurance plan, policy or insured-party data (IN1, IN2)
+	CatCustom    = "z_segment"  // content of a site-defined Z segment, which often carries PHI
+)
+
+// catOrder is the order phi_categories lists categories in.
+var catOrder = [...]string{CatName, CatID, CatBirthDate, CatSex, CatAddress, CatPhone, CatEmail, CatIDNumber, CatInsurance, CatCustom}
+
+// catBit gives a category's bit in a message's category set.
+func catBit(c string) uint16 {
+	for i, n := range catOrder {
+		if n == c {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// segKind classifies segments by what the parser takes from them.
+type segKind uint8
+
+const (
+	segOther segKind = iota
+	segMSH
+	segMSA
+	segERR
+	segPID
+	segNK1
+	segPV1
+	segIN1
+	segIN2
+	segGT1
+	segMRG
+	segSFT
+	segPRT
+	segOBX
+	segZ
+	segFHS // batch and file envelope: FHS, BHS, BTS, FTS
+	segBHS
+	segBTS
+	segFTS
+)
+
+func classify(n [3]byte) segKind {
+	switch string(n[:]) {
+	case "MSH":
+		return segMSH
+	case "MSA":
+		return segMSA
+	case "ERR":
+		return segERR
+	case "PID":
+		return segPID
+	case "NK1":
+		return segNK1
+	case "PV1":
+		return segPV1
+	case "IN1":
+		return segIN1
+	case "IN2":
+		return segIN2
+	case "GT1":
+		return segGT1
+	case "MRG":
+		return segMRG
+	case "SFT":
+		return segSFT
+	case "PRT":
+		return segPRT
+	case "OBX":
+		return segOBX
+	case "FHS":
+		return segFHS
+	case "BHS":
+		return segBHS
+	case "BTS":
+		return segBTS
+	case "FTS":
+		return segFTS
+	}
+	if n[0] == 'Z' {
+		return segZ
+	}
+	return segOther
+}
+
+// phiField gives the PHI category of a field by position, "" when the field
+// holds none by definition (it may still hold a phone or ID number, which the
+// value scan finds). IN1 and IN2 fields are insurance except the person
+// fields named here.
+func phiField(k segKind, f int) string {
+	switch k {
+	case segPID:
+		switch f {
+		case 2, 3, 4, 18, 21:
+			return CatID
+		case 5, 6, 9:
+			return CatName
+		case 7:
+			return CatBirthDate
+		case 8:
+			return CatSex
+		case 11, 12:
+			return CatAddress
+		case 13, 14:
+			return CatPhone
+		case 19, 20:
+			return CatIDNumber
+		}
+	case segNK1:
+		switch f {
+		case 2, 30:
+			return CatName
+		case 4, 32:
+			return CatAddress
+		case 5, 6, 31:
+			return CatPhone
+		case 16:
+			return CatBirthDate
+		case 15:
+			return CatSex
+		case 33:
+			return CatID
+		case 37:
+			return CatIDNumber
+		}
+	case segPV1:
+		switch f {
+		case 7, 8, 9, 17:
+			return CatName
+		}
+	case segGT1:
+		switch f {
+		case 3, 4:
+			return CatName
+		case 5:
+			return CatAddress
+		case 6, 7:
+			return CatPhone
+		case 8:
+			return CatBirthDate
+		case 9:
+			return CatSex
+		case 12:
+			return CatIDNumber
+		}
+	case segMRG:
+		switch f {
+		case 1, 2, 3, 4, 5, 6:
+			return CatID
+		case 7:
+			return CatName
+		}
+	case segIN1:
+		switch f {
+		case 1:
+			return ""
+		case 16:
+			return CatName
+		case 18:
+			return CatBirthDate
+		case 19:
+			return CatAddress
+		case 43:
+			return CatSex
+		}
+		return CatInsurance
+	case segIN2:
+		switch f {
+		case 1:
+			return CatID
+		case 2:
+			return CatIDNumber
+		}
+		return CatInsurance
+	case segZ:
+		if f > 1 {
+			return CatCustom
+		}
+	}
+	return ""
+}
+
+// scanned says whether a segment's values are scanned for phone and
+// resident ID numbers: everything but the header, acknowledgement and
+// envelope segments and the device identity fields, which are not PHI.
+func scanned(k segKind, f int) bool {
+	switch k {
+	case segMSH, segMSA, segERR, segFHS, segBHS, segBTS, segFTS, segSFT, segPRT:
+		return false
+	case segOBX:
+		return f != 18
+	}
+	return true
+}
+
+// residentIDLen is the length of a PRC resident identity card number (GB
+// 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence and an
+// ISO 7064 MOD 11-2 check character (0-9 or X).
+const residentIDLen = 18
+
+// residentIDWeights are the ISO 7064 MOD 11-2 weights 2^(17-i) mod 11.
+var residentIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+// residentIDCheck maps the weighted sum mod 11 to the check character.
+const residentIDCheck = "10X98765432"
+
+// validResidentID reports whether b (18 bytes) is a well-formed PRC
+// resident ID: plausible region and birth date, correct check character.
+func validResidentID(b []byte) bool {
+	if len(b) != residentIDLen || b[0] < '1' || b[0] > '9' {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return false
+		}
+		sum += int(c-'0') * residentIDWeights[i]
+	}
+	chk := b[17]
+	if chk == 'x' {
+		chk = 'X'
+	}
+	if residentIDCheck[sum%11] != chk {
+		return false
+	}
+	year := atoi(b[6:10])
+	month := atoi(b[10:12])
+	day := atoi(b[12:14])
+	return year >= 1880 && year <= 2099 && month >= 1 && month <= 12 && day >= 1 && day <= 31
+}
+
+func atoi(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return isDigit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+}
+
+// numberHit is a phone or resident ID number found in a value.
+type numberHit struct {
+	cat        string
+	start, end int
+}
+
+// scanNumbers finds PRC resident ID numbers and phone numbers in a raw
+// value and calls hit for each. A resident ID is 17 digits and a check
+// character bounded by non-alphanumerics. A phone number is either a bare
+// 11-digit PRC mobile number (1[3-9]...) with an optional 86 or +86 prefix,
+// or a run of 10 to 15 digits in at least two groups split by spaces,
+// hyphens or parentheses, one group of 2 to 4 digits, the first of at most
+// 4 and none over 8, optionally led by '+': "+86 10 5555 0100", "(407)939-5555", "010-55550100". Dates, times,
+// OIDs (dotted) and plain long numbers do not match. It does not allocate.
+func scanNumbers(v []byte, hit func(numberHit)) {
+	for i := 0; i < len(v); {
+		c := v[i]
+		if !isDigit(c) && c != '+' && c != '(' {
+			i++
+			continue
+		}
+		if i > 0 && (isAlnum(v[i-1]) || v[i-1] == '.') {
+			// In the middle of a word or a dotted number: skip the run.
+			i++
+			for i < len(v) && (isAlnum(v[i]) || v[i] == '.') {
+				i++
+			}
+			continue
+		}
+		// Resident ID: 17 digits + check, bounded.
+		if i+residentIDLen <= len(v) && validResidentID(v[i:i+residentIDLen]) &&
+			(i+residentIDLen == len(v) || !isAlnum(v[i+residentIDLen])) {
+			hit(numberHit{CatIDNumber, i, i + residentIDLen})
+			i += residentIDLen
+			continue
+		}
+		// Phone: the longest run of digits and separators.
+		j, digits, groups, group, short, first, long := i, 0, 0, 0, false, 0, false
+		for j < len(v) {
+			c := v[j]
+			if isDigit(c) {
+				digits++
+				group++
+				j++
+				continue
+			}
+			if c == '+' && j == i {
+				j++
+				continue
+			}
+			if c == ' ' || c == '-' || c == '(' || c == ')' {
+				if group > 0 {
+					groups++
+					if group >= 2 && group <= 4 {
+						short = true
+					}
+					if groups == 1 {
+						first = group
+					}
+					long = long || group > 8
+					group = 0
+				}
+				j++
+				continue
+			}
+			break
+		}
+		end := j
+		for end > i && !isDigit(v[end-1]) {
+			end--
+		}
+		if group > 0 {
+			groups++
+			if group >= 2 && group <= 4 {
+				short = true
+			}
+			long = long || group > 8
+		}
+		bounded := end == len(v) || !(isAlnum(v[end]) || v[end] == '.')
+		switch {
+		case !bounded:
+		case groups == 1 && digits == 11 && v[firstDigit(v, i)] == '1' && isMobile2(v[firstDigit(v, i)+1]):
+			hit(numberHit{CatPhone, i, end})
+		case groups == 1 && digits == 13 && mobileWith86(v[i:end]):
+			hit(numberHit{CatPhone, i, end})
+		case groups >= 2 && digits >= 10 && digits <= 15 && short && first <= 4 && !long:
+			hit(numberHit{CatPhone, i, end})
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+}
+
+func firstDigit(v []byte, i int) int {
+	for i < len(v) && !isDigit(v[i]) {
+		i++
+	}
+	if i == len(v) {
+		return len(v) - 1
+	}
+	return i
+}
+
+func isMobile2(c byte) bool { return c >= '3' && c <= '9' }
+
+// mobileWith86 matches 86 or +86 then an 11-digit mobile number, no separators.
+func mobileWith86(v []byte) bool {
+	if len(v) > 0 && v[0] == '+' {
+		v = v[1:]
+	}
+	return len(v) == 13 && v[0] == '8' && v[1] == '6' && v[2] == '1' && isMobile2(v[3])
+}
+
+// ScanNumbers finds PRC resident ID numbers (category CatIDNumber) and
+// phone numbers (CatPhone) in a raw value, as the HL7 value scan does, and
+// calls hit with each one's category and byte range. It does not allocate.
+// The ASTM parser shares it.
+func ScanNumbers(v []byte, hit func(cat string, start, end int)) {
+	scanNumbers(v, func(h numberHit) { hit(h.cat, h.start, h.end) })
+}
