@@ -40,6 +40,10 @@ type Event struct {
 	Sensor string
 	Body   parser.Body
 	Key    Key
+	// Line is the event's JSON, encoded ahead by the worker that made it
+	// (in parallel, off the single merge goroutine). It is valid only
+	// during the sink's Write call; nil means not encoded yet.
+	Line []byte
 }
 
 // TimeLayout is the ts format: RFC 3339, UTC, always nine fraction digits so

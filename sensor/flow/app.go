@@ -24,6 +24,11 @@ type app struct {
 	gotData  bool
 	udpTries int
 
+	// The flow record's verdict, fixed when the parser is closed.
+	verdict verdict
+	// name of the parser that served the flow, kept after it ends.
+	named bool
+
 	// Entropy sample of unidentified flows, counted in four interleaved
 	// histograms so that runs of one byte value do not serialise on one
 	// counter.
@@ -38,6 +43,7 @@ const (
 	appMatched
 	appUnknown
 	appFailed // the parser was dropped after a panic
+	appEnded  // the connection closed: the parser is closed and freed
 )
 
 func (a *app) release() {
@@ -45,8 +51,7 @@ func (a *app) release() {
 }
 
 func (f *Flow) appName() string {
-	switch f.app.state {
-	case appMatched, appFailed:
+	if f.app.named {
 		return f.t.cfg.Parsers[f.app.factory].Name
 	}
 	return "unknown"
@@ -94,7 +99,13 @@ func (a *app) gap(f *Flow, dir parser.Direction, n int, ts time.Time) {
 	}
 }
 
+// close ends the application layer: the parser (if any) is closed, the
+// encryption verdict fixed, and the parser's memory given up. Later bytes of
+// the flow (retransmissions after a FIN, say) are ignored.
 func (a *app) close(f *Flow, reason parser.CloseReason, ts time.Time) {
+	if a.state == appEnded {
+		return
+	}
 	if a.state == appProbing && a.gotData {
 		// Undecided at the end: a probe still asking for more has seen
 		// everything there is. Try once more with what was kept.
@@ -113,6 +124,8 @@ func (a *app) close(f *Flow, reason parser.CloseReason, ts time.Time) {
 	if a.state == appMatched {
 		a.call(f, func() { a.stream.Close(reason, ts) })
 	}
+	a.verdict = a.encryption()
+	*a = app{state: appEnded, factory: a.factory, named: a.named, verdict: a.verdict}
 }
 
 // probeStream probes a TCP direction with its first bytes.
@@ -232,6 +245,7 @@ func hintedBy(fac *parser.Factory, port uint16) bool {
 func (a *app) match(f *Flow, idx int, dir parser.Direction, rest []byte, ts time.Time) {
 	a.state = appMatched
 	a.factory = idx
+	a.named = true
 	fac := &f.t.cfg.Parsers[idx]
 	a.env = &parser.Env{ProbeInner: f.probeInner}
 	a.call(f, func() { a.stream = fac.New(f.info, f, a.env) })
@@ -274,6 +288,8 @@ func (a *app) deliverDatagram(f *Flow, dir parser.Direction, data []byte, ts tim
 		return
 	case appUnknown:
 		a.sample(data)
+		return
+	case appEnded, appFailed:
 		return
 	}
 	a.gotData = true
@@ -375,18 +391,28 @@ var cLog2c = func() (t [EntropySample + 1]float64) {
 	return t
 }()
 
-// encryption gives the flow record's verdict.
-func (a *app) encryption() (encrypted bool, basis string, entropy float64) {
+// verdict is whether a flow's payload is encrypted, and how that is known.
+type verdict struct {
+	encrypted bool
+	basis     string
+	entropy   float64
+}
+
+// encryption works out the flow record's verdict.
+func (a *app) encryption() verdict {
+	if a.state == appEnded {
+		return a.verdict
+	}
 	if a.state == appMatched {
 		if v, ok := a.stream.(parser.EncryptionVerdict); ok {
 			if enc, known := v.Encrypted(); known {
-				return enc, "parser", 0
+				return verdict{enc, "parser", 0}
 			}
 		}
-		return false, "parser", 0
+		return verdict{false, "parser", 0}
 	}
 	if a.hist == nil || a.histN == 0 {
-		return false, "none", 0
+		return verdict{false, "none", 0}
 	}
 	// H = log2(n) - Σ c·log2(c) / n, with c·log2(c) from a table.
 	n := float64(a.histN)
@@ -397,8 +423,8 @@ func (a *app) encryption() (encrypted bool, basis string, entropy float64) {
 	h := math.Log2(n) - sum/n
 	h = math.Round(h*1000) / 1000
 	if a.histN < minEntropySample {
-		return false, "entropy_sample_too_small", h
+		return verdict{false, "entropy_sample_too_small", h}
 	}
 	maxH := math.Min(8, math.Log2(n))
-	return h >= highEntropyShare*maxH, "entropy", h
+	return verdict{h >= highEntropyShare*maxH, "entropy", h}
 }

@@ -133,7 +133,8 @@ func (f *Flow) record(reason parser.CloseReason, name string) *Record {
 		r.TCPFlagsTS = flagString(f.tcpFlags[0])
 		r.TCPFlagsTC = flagString(f.tcpFlags[1])
 	}
-	r.Encrypted, r.EncryptionBasis, r.Entropy = f.app.encryption()
+	v := f.app.encryption()
+	r.Encrypted, r.EncryptionBasis, r.Entropy = v.encrypted, v.basis, v.entropy
 	return r
 }
 

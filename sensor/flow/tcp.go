@@ -73,10 +73,13 @@ func (f *Flow) tcpPacket(dir parser.Direction, p *decode.Packet) {
 		f.tcp[dir^1].peerAck(f, dir^1, p.TCP.Ack, ts)
 	}
 	if fl&decode.FlagRST != 0 {
-		f.rst = true
-		t.setClass(f, classTCPClosed)
-		f.tcp[0].flushAll(f, parser.ToServer, ts)
-		f.tcp[1].flushAll(f, parser.ToClient, ts)
+		if !f.rst {
+			f.rst = true
+			t.setClass(f, classTCPClosed)
+			f.tcp[0].flushAll(f, parser.ToServer, ts)
+			f.tcp[1].flushAll(f, parser.ToClient, ts)
+			f.app.close(f, parser.CloseRST, ts)
+		}
 		return
 	}
 	if len(p.Payload) > 0 {
@@ -105,12 +108,14 @@ func (f *Flow) tcpPacket(dir parser.Direction, p *decode.Packet) {
 	if f.class == classTCPNew && (len(p.Payload) > 0 || (f.synAckSeen && fl&(decode.FlagSYN) == 0)) {
 		t.setClass(f, f.appClass())
 	}
-	if f.fin[0] && f.fin[1] {
-		if f.class != classTCPClosed {
-			f.tcp[0].flushAll(f, parser.ToServer, ts)
-			f.tcp[1].flushAll(f, parser.ToClient, ts)
-			t.setClass(f, classTCPClosed)
-		}
+	if f.fin[0] && f.fin[1] && f.class != classTCPClosed {
+		// Both sides are done: the parser is closed now and its memory
+		// freed; the flow stays for the close delay to count trailing
+		// packets.
+		f.tcp[0].flushAll(f, parser.ToServer, ts)
+		f.tcp[1].flushAll(f, parser.ToClient, ts)
+		t.setClass(f, classTCPClosed)
+		f.app.close(f, parser.CloseFIN, ts)
 	}
 }
 

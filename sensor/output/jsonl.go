@@ -44,13 +44,19 @@ func CreateJSONL(path string) (*JSONL, error) {
 // Write implements pipeline.Sink.
 func (j *JSONL) Write(evs []*event.Event) error {
 	for _, e := range evs {
-		var err error
-		j.buf, err = e.AppendJSON(j.buf[:0])
-		if err != nil {
-			return fmt.Errorf("encode %s event: %w", e.Body.EventType(), err)
+		line := e.Line
+		if line == nil {
+			var err error
+			j.buf, err = e.AppendJSON(j.buf[:0])
+			if err != nil {
+				return fmt.Errorf("encode %s event: %w", e.Body.EventType(), err)
+			}
+			line = j.buf
 		}
-		j.buf = append(j.buf, '\n')
-		if _, err := j.w.Write(j.buf); err != nil {
+		if _, err := j.w.Write(line); err != nil {
+			return fmt.Errorf("write events: %w", err)
+		}
+		if err := j.w.WriteByte('\n'); err != nil {
 			return fmt.Errorf("write events: %w", err)
 		}
 		j.N++

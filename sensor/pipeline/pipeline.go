@@ -110,6 +110,7 @@ func (p *Pipeline) Workers() int { return p.cfg.Workers }
 
 type result struct {
 	events []*event.Event
+	json   []byte // the events' JSON lines, back to back (Event.Line)
 }
 
 type worker struct {
@@ -317,9 +318,30 @@ func (w *worker) frame(pk *capture.Packet) {
 	}
 }
 
-// emit hands the round's events to the merger.
+// emit encodes the round's events and hands them to the merger.
 func (w *worker) emit() {
 	w.res.events = w.table.End()
+	buf := w.res.json[:0]
+	for _, e := range w.res.events {
+		start := len(buf)
+		var err error
+		if buf, err = e.AppendJSON(buf); err != nil {
+			buf = buf[:start] // the sink encodes it again and reports the error
+			continue
+		}
+		e.Line = buf[start:len(buf):len(buf)]
+	}
+	// A later append may have moved the buffer: point the lines at the
+	// final one.
+	off := 0
+	for _, e := range w.res.events {
+		if e.Line != nil {
+			n := len(e.Line)
+			e.Line = buf[off : off+n : off+n]
+			off += n
+		}
+	}
+	w.res.json = buf
 	w.out <- w.res
 	w.res = <-w.results
 	w.table.Begin(w.res.events)
