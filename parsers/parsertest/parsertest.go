@@ -145,18 +145,23 @@ func ByteByByte(data []byte) [][]byte {
 // direction are joined first, so splits test message boundaries that fall
 // anywhere, not only where segments ended.
 func Replay(f parser.Factory, conv *Conversation, split Splitter, env *parser.Env) *Recorder {
+	return replay(f, conv, func(_ int, data []byte) [][]byte { return split(data) }, env)
+}
+
+// replay is Replay with a splitter that knows which joined chunk it cuts.
+func replay(f parser.Factory, conv *Conversation, split func(chunk int, data []byte) [][]byte, env *parser.Env) *Recorder {
 	rec := &Recorder{}
 	if env == nil {
 		env = &parser.Env{ProbeInner: func(parser.Direction, []byte) (parser.Stream, parser.Verdict) { return nil, parser.NoMatch }}
 	}
 	fl := conv.Flow
 	s := f.New(&fl, rec, env)
-	for _, c := range Joined(conv) {
+	for i, c := range Joined(conv) {
 		if c.Data == nil {
 			s.Gap(c.Dir, c.Gap, c.TS)
 			continue
 		}
-		for _, part := range split(c.Data) {
+		for _, part := range split(i, c.Data) {
 			s.Feed(c.Dir, part, c.TS)
 		}
 	}
@@ -209,40 +214,16 @@ func CheckChunking(t testing.TB, f parser.Factory, conv *Conversation) *Recorder
 			step = len(c.Data) / SampledSplits
 		}
 		for at := 1; at < len(c.Data); at += step {
-			at := at
-			chunkIndex := ci
-			split := splitAt(chunkIndex, at)
-			if got := replaySplit(f, conv, split); got != wantJSON {
+			split := func(chunk int, data []byte) [][]byte {
+				if chunk == ci {
+					return [][]byte{data[:at], data[at:]}
+				}
+				return [][]byte{data}
+			}
+			if got := replay(f, conv, split, nil).JSON(); got != wantJSON {
 				t.Fatalf("splitting chunk %d at byte %d changed the events:\nwhole:\n%s\nsplit:\n%s", ci, at, wantJSON, got)
 			}
 		}
 	}
 	return want
-}
-
-type chunkSplit struct {
-	chunk, at int
-}
-
-func splitAt(chunk, at int) chunkSplit { return chunkSplit{chunk, at} }
-
-func replaySplit(f parser.Factory, conv *Conversation, cs chunkSplit) string {
-	rec := &Recorder{}
-	env := &parser.Env{ProbeInner: func(parser.Direction, []byte) (parser.Stream, parser.Verdict) { return nil, parser.NoMatch }}
-	fl := conv.Flow
-	s := f.New(&fl, rec, env)
-	for i, c := range Joined(conv) {
-		if c.Data == nil {
-			s.Gap(c.Dir, c.Gap, c.TS)
-			continue
-		}
-		if i == cs.chunk {
-			s.Feed(c.Dir, c.Data[:cs.at], c.TS)
-			s.Feed(c.Dir, c.Data[cs.at:], c.TS)
-			continue
-		}
-		s.Feed(c.Dir, c.Data, c.TS)
-	}
-	s.Close(conv.Close, conv.End)
-	return rec.JSON()
 }
