@@ -327,3 +327,22 @@ func TestOpenSharedEveryReaderSeesEveryPacket(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncatedGzip(t *testing.T) {
+	pkts, err := readAll(t, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, _ := os.ReadFile(rewrite(t, pkts, "pcap.gz"))
+	path := writeFile(t, "cut.pcap.gz", gz[:len(gz)/2])
+	got, err := readAll(t, path)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := err.Error(); !strings.Contains(msg, path+": offset ") || !strings.Contains(msg, "compressed stream cut short") {
+		t.Errorf("error %q should name the file, the offset and the cut compressed stream", msg)
+	}
+	if len(got) == 0 || len(got) >= len(pkts) {
+		t.Errorf("read %d of %d packets before the error", len(got), len(pkts))
+	}
+}
