@@ -49,9 +49,6 @@ const (
 	MaxBlockLen = MaxSnapLen + 64*1024
 	// MaxInterfaces bounds the interface descriptions per pcapng section.
 	MaxInterfaces = 4096
-	// streamBuffer is the read buffer for compressed and unmappable files;
-	// it holds the largest block whole.
-	streamBuffer = 1<<20 + MaxBlockLen
 )
 
 // FormatError says what is wrong with a capture file and where.

@@ -518,7 +518,7 @@ func (t *tcpLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 }
 
 var (
-	errShortEthernet = fmt.Errorf("Ethernet header shorter than 14 bytes")
+	errShortEthernet = fmt.Errorf("ethernet header shorter than 14 bytes")
 	errShortIPv4     = fmt.Errorf("IPv4 header shorter than 20 bytes")
 	errIPv4Header    = fmt.Errorf("IPv4 header length or total length invalid")
 )

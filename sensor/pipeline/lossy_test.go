@@ -38,7 +38,7 @@ func generate(t *testing.T, size string) (clean, lossy string) {
 }
 
 type dicomCount struct {
-	associations, dimse, dimseAfterGap, gaps int
+	associations, dimse, gaps int
 }
 
 func countDICOM(t *testing.T, lines []string) dicomCount {
