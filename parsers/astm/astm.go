@@ -198,13 +198,6 @@ type dirState struct {
 
 type counters struct{ frames, checksumErrors, retransmissions, naks int }
 
-func (c *counters) add(o counters) {
-	c.frames += o.frames
-	c.checksumErrors += o.checksumErrors
-	c.retransmissions += o.retransmissions
-	c.naks += o.naks
-}
-
 // cnt gives the counters the low level adds to now: the message being read,
 // else the ones kept for the next.
 func (d *dirState) cnt() *counters {
