@@ -1,5 +1,5 @@
 #!/bin/bash
-# Makes pcaps/dicom-store-lossy.pcap: the real DCMTK C-STORE traffic of
+# Makes pcaps/lossy-dicom-store.pcap: the real DCMTK C-STORE traffic of
 # dicom-store-veth.pcap (MSS-sized segments over a veth) with 10% of its
 # payload-carrying TCP segments dropped by the project's own filter,
 # medtap-pcaptool drop (deterministic for a seed; SYNs and segments without
@@ -7,5 +7,5 @@
 # and DICOM decoding resynchronises after each one.
 source "$(dirname "$0")/common.sh"
 cd "$MAKE_DIR/../.."
-go run ./sensor/cmd/medtap-pcaptool drop -i pcaps/dicom-store-veth.pcap -o pcaps/dicom-store-lossy.pcap -rate 0.10 -seed 3
-log "wrote pcaps/dicom-store-lossy.pcap"
+go run ./sensor/cmd/medtap-pcaptool drop -i pcaps/dicom-store-veth.pcap -o pcaps/lossy-dicom-store.pcap -rate 0.10 -seed 3
+log "wrote pcaps/lossy-dicom-store.pcap"

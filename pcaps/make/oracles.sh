@@ -27,7 +27,7 @@ TSHARK_VERSION="$(tshark --version 2>/dev/null | head -1)"
 decode_as() {
 	case "$1" in
 	dicom-echo.pcap | ipv6-tcp.pcap | truncated.pcap | null-loopback.pcap | raw-ip.pcap) echo "-d tcp.port==11112,dicom" ;;
-	dicom-store* | dicom-reject.pcap | corrupt.pcapng) echo "-d tcp.port==4242,dicom" ;;
+	dicom-store* | lossy-dicom-store.pcap | dicom-reject.pcap | corrupt.pcapng) echo "-d tcp.port==4242,dicom" ;;
 	hl7-mllp.pcap) echo "-d tcp.port==2575,hl7" ;;
 	*) echo "" ;;
 	esac

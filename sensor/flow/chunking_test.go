@@ -133,7 +133,9 @@ func TestSegmentationInvariance(t *testing.T) {
 	files, _ := filepath.Glob("../../pcaps/*.pcap")
 	var checked int
 	for _, f := range files {
-		if strings.Contains(f, "truncated") {
+		// Re-cutting a stream with holes changes how much is buffered
+		// (limits), so the invariance is for complete streams.
+		if strings.Contains(f, "truncated") || strings.Contains(f, "lossy") {
 			continue
 		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
