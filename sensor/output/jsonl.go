@@ -84,6 +84,9 @@ func (j *JSONL) Commit() error {
 	return nil
 }
 
+// Path is where the file will be once committed ("" for a stream).
+func (j *JSONL) Path() string { return j.final }
+
 // Abort drops a file that was being written.
 func (j *JSONL) Abort() {
 	if j.f != nil {

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/medtap/medtap/detect"
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/sensor/capture"
 	"github.com/medtap/medtap/sensor/flow"
@@ -45,6 +46,9 @@ const usageText = `medtap: passive network security monitor for hospital device 
 
 Usage:
   medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz; directories recursively)
+  medtap rules [--json]                list the detection rules
+  medtap policy check FILE             validate a policy file
+  medtap policy default                print the built-in policy
   medtap parsers                       list the protocol parsers
   medtap version                       print the version
 
@@ -59,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "analyze":
 		return analyze(args[1:], stdout, stderr)
+	case "rules":
+		return rulesCmd(args[1:], stdout, stderr)
+	case "policy":
+		return policyCmd(args[1:], stdout, stderr)
 	case "parsers":
 		for _, f := range parsers.All {
 			fmt.Fprintf(stdout, "%-8s ports %v\n", f.Name, f.Ports)
@@ -84,13 +92,17 @@ type analyzeFlags struct {
 	noRecover  bool
 	quiet      bool
 	cpuProfile string
+	policy     string
+	geoip      string
+	keyFile    string
+	evidence   string
 }
 
 func analyze(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var af analyzeFlags
-	fs.StringVar(&af.out, "o", "", "output `DIR` for events.jsonl (default: events to stdout)")
+	fs.StringVar(&af.out, "o", "", "output `DIR` for events.jsonl and alerts.jsonl (default: events and alerts to stdout)")
 	fs.IntVar(&af.workers, "workers", runtime.NumCPU(), "worker goroutines; flows are sharded across them")
 	fs.StringVar(&af.sensor, "sensor", "", "sensor `NAME` written in every event (default: none)")
 	fs.IntVar(&af.maxFlows, "max-flows", flow.DefaultMaxFlows, "flows held at once across workers; the least recently seen is evicted past it")
@@ -98,6 +110,10 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&af.noRecover, "no-recover", false, "let a parser panic crash medtap (for debugging) instead of dropping that flow's parser")
 	fs.BoolVar(&af.quiet, "q", false, "no summary")
 	fs.StringVar(&af.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
+	fs.StringVar(&af.policy, "policy", "", "detection policy `FILE` (YAML; default: the built-in policy, see 'medtap policy default')")
+	fs.StringVar(&af.geoip, "geoip", "", "MaxMind-format country database `FILE` (default: the embedded CC0 database)")
+	fs.StringVar(&af.keyFile, "key-file", "", "pseudonym key `FILE`, created with mode 0600 on first use (default: medtap/pseudonym.key in the user config directory)")
+	fs.StringVar(&af.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -127,6 +143,21 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "medtap analyze: --progress %q: use auto, always or never\n", af.progress)
 		return exitUsage
 	}
+	switch af.evidence {
+	case "default":
+		af.evidence = detect.EvidenceDefault
+	case detect.EvidenceMasked:
+	default:
+		fmt.Fprintf(stderr, "medtap analyze: --evidence %q: use default or masked\n", af.evidence)
+		return exitUsage
+	}
+	// Detection set-up problems are found before any output is created.
+	det, err := newDetection(af)
+	if err != nil {
+		fmt.Fprintf(stderr, "medtap analyze: %v\n", oneLine(err))
+		return exitFailure
+	}
+	defer det.close()
 
 	files, errs := capture.Expand(fs.Args())
 	for _, err := range errs {
@@ -146,15 +177,26 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 		path := filepath.Join(af.out, "events.jsonl")
-		var err error
 		if sink, err = output.CreateJSONL(path); err != nil {
 			fmt.Fprintf(stderr, "medtap analyze: %v\n", err)
 			return exitFailure
 		}
 		dest = path
 		summaryTo = stdout
+		if det.alerts, err = output.CreateJSONL(filepath.Join(af.out, "alerts.jsonl")); err != nil {
+			sink.Abort()
+			fmt.Fprintf(stderr, "medtap analyze: %v\n", err)
+			return exitFailure
+		}
 	} else {
 		sink = output.NewJSONLWriter(stdout)
+		det.alerts = sink // alerts are events too: one stream on stdout
+	}
+	if err := det.start(); err != nil {
+		sink.Abort()
+		det.abort()
+		fmt.Fprintf(stderr, "medtap analyze: %v\n", oneLine(err))
+		return exitFailure
 	}
 
 	if af.cpuProfile != "" {
@@ -192,7 +234,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		go progressBar(stderr, &p.Progress, progDone)
 	}
 	failed := false
-	st := p.Run(ctx, files, sink, func(err error) {
+	st := p.Run(ctx, files, output.Tee{sink, det.engine}, func(err error) {
 		failed = true
 		if showProgress {
 			fmt.Fprint(stderr, "\r\033[K")
@@ -203,9 +245,18 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		progDone <- struct{}{}
 		<-progDone
 	}
+	if st.SinkErr == nil {
+		st.SinkErr = det.engine.Close()
+	}
 	if st.SinkErr != nil {
 		sink.Abort()
+		det.abort()
 		fmt.Fprintf(stderr, "medtap analyze: %v\n", st.SinkErr)
+		return exitFailure
+	}
+	if err := det.commit(sink); err != nil {
+		sink.Abort()
+		fmt.Fprintf(stderr, "medtap analyze: %v\n", err)
 		return exitFailure
 	}
 	if err := sink.Commit(); err != nil {
@@ -218,6 +269,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	}
 	if !af.quiet {
 		output.Summary(summaryTo, &st, sink.N, dest)
+		det.summary(summaryTo)
 	}
 	if failed || len(errs) > 0 {
 		return exitFailure

@@ -11,6 +11,19 @@ import (
 
 const sample = "../../../pcaps/dicom-store.pcap"
 
+// TestMain keeps the pseudonym key that analyze creates on first use out of
+// the real user configuration directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "medtap-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func medtap(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	code = run(args, &o, &e)
@@ -69,8 +82,8 @@ func TestAnalyzeWritesEventsAndSummary(t *testing.T) {
 	}
 	// No temporary files are left behind.
 	entries, _ := os.ReadDir(out)
-	if len(entries) != 1 {
-		t.Errorf("output dir holds %d entries, want only events.jsonl", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("output dir holds %d entries, want events.jsonl and alerts.jsonl", len(entries))
 	}
 }
 
@@ -117,5 +130,73 @@ func TestUnwritableOutput(t *testing.T) {
 	}
 	if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("want one line, got %q", stderr)
+	}
+}
+
+func TestAnalyzeWritesAlertsWithoutPatientValues(t *testing.T) {
+	out := t.TempDir()
+	key := filepath.Join(t.TempDir(), "k")
+	code, stdout, stderr := medtap("analyze", "-o", out, "--key-file", key, sample)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	alerts, err := os.ReadFile(filepath.Join(out, "alerts.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(alerts), `"rule_id":"MT-PHI-001"`) || !strings.Contains(stdout, "alerts: ") {
+		t.Errorf("no cleartext-PHI alert for DICOM in clear:\n%s\n%s", alerts, stdout)
+	}
+	st, err := os.Stat(key)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v, mode %v", err, st.Mode())
+	}
+	// The synthetic patient in the capture (pcaps/make/dicom/*.dump).
+	events, _ := os.ReadFile(filepath.Join(out, "events.jsonl"))
+	for _, v := range []string{"TEST^PATIENT", "TEST0001", "PATIENT^TEST"} {
+		for name, data := range map[string]string{"events": string(events), "alerts": string(alerts), "stdout": stdout, "stderr": stderr} {
+			if strings.Contains(data, v) {
+				t.Errorf("%s contains the patient value %q", name, v)
+			}
+		}
+	}
+}
+
+func TestRulesAndPolicyCommands(t *testing.T) {
+	code, stdout, _ := medtap("rules")
+	if code != exitOK || !strings.Contains(stdout, "MT-PHI-001") || !strings.Contains(stdout, "TXCF") {
+		t.Errorf("rules: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = medtap("rules", "--json")
+	var rules []map[string]any
+	if code != exitOK || json.Unmarshal([]byte(stdout), &rules) != nil || len(rules) == 0 {
+		t.Errorf("rules --json: exit %d\n%.200s", code, stdout)
+	}
+	code, def, _ := medtap("policy", "default")
+	if code != exitOK || !strings.Contains(def, "home_country") {
+		t.Fatalf("policy default: exit %d", code)
+	}
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(good, []byte(def), 0o644)
+	if code, stdout, stderr := medtap("policy", "check", good); code != exitOK || !strings.Contains(stdout, "valid") {
+		t.Errorf("policy check of the default: exit %d %s %s", code, stdout, stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("home_country: CN\nno_such_key: 1\n"), 0o644)
+	code, _, stderr := medtap("policy", "check", bad)
+	if code != exitFailure || !strings.Contains(stderr, bad+":2") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("bad policy: exit %d, want one line naming %s:2, got %q", code, bad, stderr)
+	}
+	// A bad policy stops analyze before any output is written.
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr = medtap("analyze", "-o", out, "--policy", bad, sample)
+	if code != exitFailure || !strings.Contains(stderr, bad+":2") {
+		t.Errorf("analyze with a bad policy: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output directory created despite the bad policy")
+	}
+	if code, _, stderr := medtap("analyze", "--evidence", "all", sample); code != exitUsage || !strings.Contains(stderr, "use default or masked") {
+		t.Errorf("bad --evidence: exit %d %q", code, stderr)
 	}
 }

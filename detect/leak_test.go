@@ -1,0 +1,93 @@
+package detect
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// patientMarkers lists the synthetic patient values (and credentials) known
+// to be in the test captures: read from the files the captures were made
+// from (pcaps/make/dicom/*.dump, pcaps/make/hl7/*.hl7) plus the values the
+// detect cases and captures.sh put on the wire.
+func patientMarkers(t *testing.T) []string {
+	t.Helper()
+	set := map[string]bool{}
+	dumps, _ := filepath.Glob("../pcaps/make/dicom/*.dump")
+	tagRe := regexp.MustCompile(`^\((0010,00(?:10|20|30))\) \w\w \[([^\]]+)\]`)
+	for _, f := range dumps {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if m := tagRe.FindStringSubmatch(l); m != nil {
+				set[m[2]] = true
+			}
+		}
+	}
+	hl7s, _ := filepath.Glob("../pcaps/make/hl7/*.hl7")
+	for _, f := range hl7s {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			fs := strings.Split(strings.TrimSpace(l), "|")
+			if fs[0] != "PID" || len(fs) < 8 {
+				continue
+			}
+			id, _, _ := strings.Cut(fs[3], "^")
+			name := strings.TrimRight(fs[5], "^L")
+			set[id], set[name], set[fs[7]] = true, true, true
+		}
+	}
+	for _, must := range []string{"TEST^PATIENT", "TEST0001", "张^三", "TEST0002", "19700101"} {
+		if !set[must] {
+			t.Fatalf("patient markers: %q not extracted", must)
+		}
+	}
+	if len(dumps) == 0 || len(hl7s) == 0 {
+		t.Fatalf("patient markers: found %d dumps, %d hl7 files, %d values", len(dumps), len(hl7s), len(set))
+	}
+	// Values of the detect cases and captures (testdata/make/captures.sh).
+	for _, v := range []string{
+		"ZHAO^WEI", "MT9001", "19900307", // tls-null-hl7.pcap
+		"QIAN^LI", "MT7001", "19750203", "pw1234", // MT-PHI-003-astm
+		"SUN^MEI", "ZHOU^GANG", "WU^AN", "WU^BO", "WU^CHEN", "MT8001", "MT8003", "MT8005", // MT-READ-001
+		"medtap-secret", "medtap-op", // dicom-userid.pcap credentials
+	} {
+		set[v] = true
+	}
+	out := make([]string, 0, len(set))
+	for v := range set {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestNoPatientDataInOutput runs every case and fails if any synthetic
+// patient value appears in the events, the alerts or the log: in default
+// mode, and (masking whole values) in masked mode too.
+func TestNoPatientDataInOutput(t *testing.T) {
+	markers := patientMarkers(t)
+	for _, mode := range []string{EvidenceDefault, EvidenceMasked} {
+		for _, dir := range caseDirs(t) {
+			_, res := runCase(t, dir, &mode)
+			for _, out := range []struct{ name, text string }{{"events", res.events}, {"alerts", res.alertJ}, {"log", res.log}} {
+				for _, m := range markers {
+					if strings.Contains(out.text, m) {
+						t.Errorf("%s (evidence %q): %s contain patient value %q", filepath.Base(dir), mode, out.name, m)
+					}
+				}
+			}
+			if mode == EvidenceDefault && strings.Contains(res.alertJ, `"masked"`) {
+				t.Errorf("%s: masked excerpts in default mode", filepath.Base(dir))
+			}
+		}
+	}
+}
