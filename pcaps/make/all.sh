@@ -28,7 +28,9 @@ run ./vlan-qinq.sh
 run ./sll-any.sh
 run ./ipv6-tcp.sh
 run ./ip-fragments.sh
+run ./framing-captures.sh
 run ./derived.sh
+run ./lossy.sh
 run ./oracles.sh
 ./versions.sh >versions.md
 echo "== done; sizes:" >&2

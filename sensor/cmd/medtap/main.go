@@ -96,7 +96,14 @@ type analyzeFlags struct {
 	geoip      string
 	keyFile    string
 	evidence   string
+	framing    fileList
 }
+
+// fileList is a repeatable file flag.
+type fileList []string
+
+func (l *fileList) String() string     { return strings.Join(*l, ",") }
+func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
 
 func analyze(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
@@ -113,6 +120,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&af.policy, "policy", "", "detection policy `FILE` (YAML; default: the built-in policy, see 'medtap policy default')")
 	fs.StringVar(&af.geoip, "geoip", "", "MaxMind-format country database `FILE` (default: the embedded CC0 database)")
 	fs.StringVar(&af.keyFile, "key-file", "", "pseudonym key `FILE`, created with mode 0600 on first use (default: medtap/pseudonym.key in the user config directory)")
+	fs.Var(&af.framing, "framing", "protocol definition `FILE` (YAML) for a proprietary device framing; repeatable (parsers/framing/README.md)")
 	fs.StringVar(&af.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
@@ -151,7 +159,13 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "medtap analyze: --evidence %q: use default or masked\n", af.evidence)
 		return exitUsage
 	}
-	// Detection set-up problems are found before any output is created.
+	// Set-up problems (definitions, policy, key) are found before any
+	// output is created.
+	factories, err := parsers.With(af.framing...)
+	if err != nil {
+		fmt.Fprintf(stderr, "medtap analyze: %v\n", oneLine(err))
+		return exitFailure
+	}
 	det, err := newDetection(af)
 	if err != nil {
 		fmt.Fprintf(stderr, "medtap analyze: %v\n", oneLine(err))
@@ -222,7 +236,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		Workers: af.workers,
 		Flow: flow.Config{
 			MaxFlows: af.maxFlows,
-			Parsers:  parsers.All,
+			Parsers:  factories,
 			Recover:  !af.noRecover,
 			Sensor:   af.sensor,
 		},

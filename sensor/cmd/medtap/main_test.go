@@ -200,3 +200,21 @@ func TestRulesAndPolicyCommands(t *testing.T) {
 		t.Errorf("bad --evidence: exit %d %q", code, stderr)
 	}
 }
+
+func TestFramingFlag(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "vendor.yaml")
+	os.WriteFile(bad, []byte("name: vendorx\nports: [9000]\nframing:\n  length_prefixed: {offset: 0, size: 3}\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := medtap("analyze", "-o", out, "--framing", bad, sample)
+	if code != exitFailure || !strings.HasPrefix(stderr, "medtap analyze: "+bad+":") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("bad definition: exit %d, want one line naming the file and line, got %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written despite the bad definition")
+	}
+	// The bundled vendor captures are found by the built-in definitions.
+	code, stdout, stderr := medtap("analyze", "-q", "../../../pcaps/framing-vitals.pcap")
+	if code != exitOK || !strings.Contains(stdout, `"app_proto":"vitalnet"`) {
+		t.Errorf("vitalnet not found: exit %d %s", code, stderr)
+	}
+}
