@@ -77,6 +77,8 @@ type Stats struct {
 	Elapsed      time.Duration
 	SinkErr      error
 	PeakBuffered int // highest out-of-order bytes held by any worker
+	ActiveFlows  int // flows in the tables now (at the end of a run: 0)
+	Buffered     int // out-of-order bytes held now
 }
 
 // Progress is updated while a run goes on, for a progress display.
@@ -92,6 +94,49 @@ type Progress struct {
 type Pipeline struct {
 	cfg      Config
 	Progress Progress
+
+	running     atomic.Pointer[[]*worker] // for Snapshot during Run
+	files       atomic.Int64
+	filesFailed atomic.Int64
+}
+
+// snapshot is a copy of one worker's counters, published once per round so
+// that Snapshot can read them from another goroutine.
+type snapshot struct {
+	dec, shared      decode.Stats
+	flow             flow.Stats
+	frames, captured uint64
+	firstTS, lastTS  int64
+	active, buffered int
+}
+
+// Snapshot sums the counters the workers published at their latest round:
+// safe from any goroutine while Run goes on (for metrics), and monotone
+// between calls. After Run it equals Run's result but for Elapsed.
+func (p *Pipeline) Snapshot() Stats {
+	var st Stats
+	st.Files, st.FilesFailed = int(p.files.Load()), int(p.filesFailed.Load())
+	ws := p.running.Load()
+	if ws == nil {
+		return st
+	}
+	st.Workers = len(*ws)
+	for i, w := range *ws {
+		s := w.snap.Load()
+		if s == nil {
+			continue
+		}
+		if i == 0 {
+			st.Frames, st.CapturedLen, st.FirstTS, st.LastTS = s.frames, s.captured, s.firstTS, s.lastTS
+			st.Decode.Add(&s.shared)
+		}
+		st.Decode.Add(&s.dec)
+		st.Flow.Add(&s.flow)
+		st.ActiveFlows += s.active
+		st.Buffered += s.buffered
+		st.PeakBuffered = max(st.PeakBuffered, s.flow.TCP.BufferedPeak)
+	}
+	return st
 }
 
 // New returns a pipeline for cfg.
@@ -126,6 +171,7 @@ type worker struct {
 	res     *result
 	prog    *Progress
 	round   uint64
+	snap    atomic.Pointer[snapshot]
 
 	idx      uint64 // global index of the next frame
 	roundEnd uint64
@@ -178,6 +224,9 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 			w.run(ctx)
 		}()
 	}
+	p.running.Store(&workers)
+	p.files.Store(0)
+	p.filesFailed.Store(0)
 	mergeDone := make(chan error, 1)
 	go func() { mergeDone <- merge(workers, sink) }()
 
@@ -190,9 +239,11 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 		}
 		p.Progress.FileIndex.Store(int64(i))
 		st.Files++
+		p.files.Add(1)
 		rs, err := capture.OpenShared(name, n)
 		if err != nil {
 			st.FilesFailed++
+			p.filesFailed.Add(1)
 			onError(err)
 			continue
 		}
@@ -211,6 +262,7 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 		}
 		if ferr != nil {
 			st.FilesFailed++
+			p.filesFailed.Add(1)
 			onError(ferr)
 		}
 	}
@@ -318,8 +370,17 @@ func (w *worker) frame(pk *capture.Packet) {
 	}
 }
 
+// publish copies the worker's counters for Snapshot.
+func (w *worker) publish() {
+	s := &snapshot{dec: w.dec.Stats, shared: w.shared.Stats, frames: w.frames, captured: w.captured,
+		firstTS: w.firstTS, lastTS: w.lastTS, active: w.table.Len(), buffered: w.table.Buffered()}
+	s.flow.Add(&w.table.Stats)
+	w.snap.Store(s)
+}
+
 // emit encodes the round's events and hands them to the merger.
 func (w *worker) emit() {
+	w.publish()
 	w.res.events = w.table.End()
 	buf := w.res.json[:0]
 	for _, e := range w.res.events {

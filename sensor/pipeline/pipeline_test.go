@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -173,5 +174,39 @@ func TestTCPConnectionsMatchTshark(t *testing.T) {
 				t.Errorf("community ids differ:\n medtap %v\n tshark %v", ours, want)
 			}
 		})
+	}
+}
+
+// TestSnapshotDuringRun reads the counters from another goroutine while the
+// pipeline runs (as a metrics scrape does): they only grow, and at the end
+// they equal the run's own result.
+func TestSnapshotDuringRun(t *testing.T) {
+	files := readable(captures(t))
+	p := New(Config{Workers: 3, RoundFrames: 16, Flow: flow.Config{Parsers: parsers.All}})
+	stop, done := make(chan struct{}), make(chan struct{})
+	var prev uint64
+	go func() {
+		defer close(done)
+		for {
+			s := p.Snapshot()
+			if s.Frames < prev {
+				t.Errorf("frames went back from %d to %d", prev, s.Frames)
+			}
+			prev = s.Frames
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	var c collect
+	st := p.Run(context.Background(), files, &c, func(error) {})
+	close(stop)
+	<-done
+	snap := p.Snapshot()
+	snap.Elapsed, snap.SinkErr = st.Elapsed, st.SinkErr
+	if fmt.Sprintf("%+v", snap) != fmt.Sprintf("%+v", st) {
+		t.Errorf("snapshot after the run differs from its result:\n snapshot %+v\n result   %+v", snap, st)
 	}
 }
