@@ -27,6 +27,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -382,6 +383,11 @@ func (w *worker) publish() {
 func (w *worker) emit() {
 	w.publish()
 	w.res.events = w.table.End()
+	// The merge needs each list in key order; expiry at a tick emits in
+	// least-recently-seen order, which may differ.
+	if !slices.IsSortedFunc(w.res.events, cmpKey) {
+		slices.SortStableFunc(w.res.events, cmpKey)
+	}
 	buf := w.res.json[:0]
 	for _, e := range w.res.events {
 		start := len(buf)
@@ -439,6 +445,16 @@ func merge(workers []*worker, sink Sink) error {
 			from[i].results <- r
 		}
 	}
+}
+
+func cmpKey(a, b *event.Event) int {
+	switch {
+	case a.Key.Less(b.Key):
+		return -1
+	case b.Key.Less(a.Key):
+		return 1
+	}
+	return 0
 }
 
 // mergeSorted merges the per-worker event lists, each sorted by key.
