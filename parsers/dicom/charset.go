@@ -115,6 +115,11 @@ func escapeEncoding(esc []byte) (enc encoding.Encoding, n int, keep bool) {
 // decodeText decodes a text value. charset is the raw value of (0008,0005)
 // (backslash-separated defined terms).
 func decodeText(charset string, v []byte) string {
+	if isASCII(v) {
+		// Every supported character set is ASCII-compatible (ISO 2022
+		// switches only with ESC, which is not printable ASCII here).
+		return string(v)
+	}
 	terms := strings.Split(charset, `\`)
 	for i := range terms {
 		terms[i] = strings.TrimSpace(terms[i])
@@ -152,6 +157,16 @@ func decodeText(charset string, v []byte) string {
 		}
 	}
 	return out.String()
+}
+
+// isASCII says whether b holds only 7-bit bytes and no ESC.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || c == 0x1b {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeWith decodes b with enc; nil is the default repertoire, read as

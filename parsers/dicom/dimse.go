@@ -5,8 +5,8 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"io"
-	"sort"
-	"strconv"
+	"math/bits"
+	"slices"
 
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -691,12 +691,14 @@ func (s *Stream) tagName(t uint32) (name string) {
 }
 
 func tagString(t uint32) string {
-	return "(" + hex4lower(uint16(t>>16)) + "," + hex4lower(uint16(t)) + ")"
-}
-
-func hex4lower(v uint16) string {
-	s := strconv.FormatUint(uint64(v)|0x10000, 16)
-	return s[1:]
+	const digits = "0123456789abcdef"
+	var b [11]byte
+	b[0], b[5], b[10] = '(', ',', ')'
+	for i := 0; i < 4; i++ {
+		b[4-i] = digits[t>>(16+4*i)&15]
+		b[9-i] = digits[t>>(4*i)&15]
+	}
+	return string(b[:])
 }
 
 // emitTxn emits a transaction's event.
@@ -706,14 +708,20 @@ func (s *Stream) emitTxn(t *txn) {
 	}
 	t.emitted = true
 	ev := t.ev
-	for c := uint8(1); c < numPHICategories; c++ {
-		if t.phiCats&(1<<c) != 0 {
-			ev.PHICategories = append(ev.PHICategories, PHICategoryNames[c])
+	if n := bits.OnesCount32(t.phiCats &^ 1); n > 0 {
+		ev.PHICategories = make([]string, 0, n)
+		for c := uint8(1); c < numPHICategories; c++ {
+			if t.phiCats&(1<<c) != 0 {
+				ev.PHICategories = append(ev.PHICategories, PHICategoryNames[c])
+			}
 		}
 	}
-	sort.Slice(t.phiTags, func(i, j int) bool { return t.phiTags[i] < t.phiTags[j] })
-	for _, x := range t.phiTags {
-		ev.PHITags = append(ev.PHITags, tagString(x))
+	if len(t.phiTags) > 0 {
+		slices.Sort(t.phiTags)
+		ev.PHITags = make([]string, 0, len(t.phiTags))
+		for _, x := range t.phiTags {
+			ev.PHITags = append(ev.PHITags, tagString(x))
+		}
 	}
 	s.em.Emit(s.now, ev)
 }

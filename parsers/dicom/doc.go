@@ -7,7 +7,9 @@
 // incrementally, reassembles PDVs per presentation context and pairs
 // requests with responses; the events (event.go) are one Association per
 // association and one DIMSE per transaction, both under the "dicom" JSON
-// key, told apart by their "type" field. Policy lives in detect/.
+// key, told apart by their "type" field, and encode themselves without
+// reflection (json.go, AppendJSON, byte-identical to encoding/json). Policy
+// lives in detect/.
 //
 // Nothing is ever allocated to a size the wire declares: control PDUs and
 // command sets are buffered up to named limits (limits.go), P-DATA is

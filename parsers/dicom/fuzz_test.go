@@ -51,6 +51,9 @@ func captureSeeds(f *testing.F) [][2][]byte {
 			continue
 		}
 		for _, c := range convs {
+			if factoryFor(c).Name != Factory.Name {
+				continue // TLS: the DICOM inside is not what the stream sees
+			}
 			var d [2][]byte
 			for _, ch := range parsertest.Joined(c) {
 				d[ch.Dir] = append(d[ch.Dir], ch.Data...)
