@@ -15,6 +15,7 @@ import (
 	"github.com/medtap/medtap/detect"
 	"github.com/medtap/medtap/detect/geo"
 	"github.com/medtap/medtap/detect/policy"
+	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/output"
 )
 
@@ -27,6 +28,7 @@ type detection struct {
 	engine   *detect.Engine
 	alerts   *output.JSONL // alerts.jsonl, or the events stream itself on stdout
 	path     string
+	metrics  *metrics.Sink // nil without --listen/--serve
 }
 
 // newDetection loads the policy, the country database and the pseudonym key,
@@ -79,7 +81,11 @@ func (d *detection) start() error {
 	if d.alerts != nil {
 		d.path = d.alerts.Path()
 	}
-	e, err := detect.New(d.pol, detect.Options{AlertSink: d.alerts, Key: d.key, Evidence: d.evidence, Geo: d.geo})
+	var alerts detect.Sink = d.alerts
+	if d.metrics != nil {
+		alerts = output.Tee{d.alerts, d.metrics}
+	}
+	e, err := detect.New(d.pol, detect.Options{AlertSink: alerts, Key: d.key, Evidence: d.evidence, Geo: d.geo})
 	if err != nil {
 		return err
 	}

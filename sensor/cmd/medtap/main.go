@@ -18,12 +18,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/term"
 
 	"github.com/medtap/medtap/detect"
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/sensor/capture"
 	"github.com/medtap/medtap/sensor/flow"
+	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/output"
 	"github.com/medtap/medtap/sensor/pipeline"
 )
@@ -97,6 +99,8 @@ type analyzeFlags struct {
 	keyFile    string
 	evidence   string
 	framing    fileList
+	listen     string
+	serve      bool
 }
 
 // fileList is a repeatable file flag.
@@ -120,6 +124,8 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&af.policy, "policy", "", "detection policy `FILE` (YAML; default: the built-in policy, see 'medtap policy default')")
 	fs.StringVar(&af.geoip, "geoip", "", "MaxMind-format country database `FILE` (default: the embedded CC0 database)")
 	fs.StringVar(&af.keyFile, "key-file", "", "pseudonym key `FILE`, created with mode 0600 on first use (default: medtap/pseudonym.key in the user config directory)")
+	fs.StringVar(&af.listen, "listen", "", "serve Prometheus metrics (/metrics, /healthz, /readyz) on `ADDR` during the analysis (default with --serve: "+metrics.DefaultAddr+")")
+	fs.BoolVar(&af.serve, "serve", false, "serve metrics during the analysis and keep serving after it until SIGINT or SIGTERM")
 	fs.Var(&af.framing, "framing", "protocol definition `FILE` (YAML) for a proprietary device framing; repeatable (parsers/framing/README.md)")
 	fs.StringVar(&af.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
 	fs.Usage = func() {
@@ -172,6 +178,29 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer det.close()
+	var reg *prometheus.Registry
+	keepServing := false
+	if af.serve || af.listen != "" {
+		reg = metrics.NewRegistry(version)
+		det.metrics = metrics.NewSink(factories)
+		reg.MustRegister(det.metrics)
+		stopMetrics, err := startServer(af.listen, reg)
+		if err != nil {
+			fmt.Fprintf(stderr, "medtap analyze: --listen: %v\n", err)
+			return exitFailure
+		}
+		defer func() {
+			var err error
+			if keepServing {
+				err = holdServer(stderr, af.listen, stopMetrics)
+			} else {
+				err = stopServer(stopMetrics)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "medtap analyze: %v\n", err)
+			}
+		}()
+	}
 
 	files, errs := capture.Expand(fs.Args())
 	for _, err := range errs {
@@ -241,6 +270,9 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 			Sensor:   af.sensor,
 		},
 	})
+	if reg != nil {
+		reg.MustRegister(metrics.NewCollector(p.Snapshot, factories))
+	}
 	showProgress := af.progress == "always" || (af.progress == "auto" && isTerminal(stderr))
 	var progDone chan struct{}
 	if showProgress {
@@ -248,13 +280,20 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		go progressBar(stderr, &p.Progress, progDone)
 	}
 	failed := false
-	st := p.Run(ctx, files, output.Tee{sink, det.engine}, func(err error) {
+	var runSink pipeline.Sink = output.Tee{sink, det.engine}
+	if det.metrics != nil {
+		runSink = det.metrics.Timed(runSink) // times the outputs, then counts the events
+	}
+	st := p.Run(ctx, files, runSink, func(err error) {
 		failed = true
 		if showProgress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
 		fmt.Fprintf(stderr, "medtap: %v\n", oneLine(err))
 	})
+	// Decided now: the signal context is cancelled by a deferred stop that
+	// runs before the server's deferred hold.
+	keepServing = af.serve && ctx.Err() == nil
 	if progDone != nil {
 		progDone <- struct{}{}
 		<-progDone
