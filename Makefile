@@ -59,8 +59,10 @@ bench: build
 	mkdir -p $(BENCH_DIR)
 	test -s $(BENCH_DIR)/mixed.pcap || $(BIN)/medtap-pcaptool gen -o $(BENCH_DIR)/mixed.pcap -size $(BENCH_SIZE) -seed 1
 	test -s $(BENCH_DIR)/mixed-lossy.pcap || $(BIN)/medtap-pcaptool drop -i $(BENCH_DIR)/mixed.pcap -o $(BENCH_DIR)/mixed-lossy.pcap -rate 0.01 -seed 1
-	$(GO) test -run '^$$' -bench . -benchmem ./sensor/... ./parsers/...
+	test -s $(BENCH_DIR)/dicom.pcap || $(BIN)/medtap-pcaptool gen -o $(BENCH_DIR)/dicom.pcap -size $(BENCH_SIZE) -seed 2 -mix dicom
+	MEDTAP_BENCH_FILE=$(BENCH_DIR)/mixed.pcap $(GO) test -run '^$$' -bench . -benchmem ./sensor/... ./parsers/... ./detect/...
 	$(BIN)/medtap-bench -medtap $(MEDTAP) -clean $(BENCH_DIR)/mixed.pcap -lossy $(BENCH_DIR)/mixed-lossy.pcap
+	$(BIN)/medtap-bench -medtap $(MEDTAP) -label dicom-heavy -tshark-runs 1 $(BENCH_DIR)/dicom.pcap
 
 clean:
 	rm -rf $(BIN) out
