@@ -285,6 +285,7 @@ func FuzzStream(f *testing.F) {
 			if _, err := json.Marshal(e.Body); err != nil {
 				t.Fatal(err)
 			}
+			compareJSON(t, e.Body)
 		}
 		fl := parser.Flow{}
 		s := Factory.New(&fl, &parsertest.Recorder{}, nil).(*stream)

@@ -4,16 +4,19 @@
 //
 // The package has three of the four layers:
 //
-//   - grammar (message.go, charset.go, phi.go): delimiters from MSH-1/MSH-2,
-//     escape sequences, components and repetitions, character sets from
-//     MSH-18 through golang.org/x/text, the PHI field table and the value
-//     scan for PRC resident ID and phone numbers;
-//   - stream glue (stream.go): per direction, a streaming tokenizer that
-//     keeps one field at a time (never a whole message), MLLP framing with
-//     resynchronisation on start blocks, bare segments split on MSH,
-//     gaps and limits, and the pairing of messages with their ACKs by
-//     MSA-2;
-//   - events (event.go): the [Message] body and anomalies.
+//   - grammar (message.go, charset.go, phi.go, swar.go): delimiters from
+//     MSH-1/MSH-2, escape sequences, components and repetitions, character
+//     sets from MSH-18 through golang.org/x/text, the PHI field table and
+//     the value scan for PRC resident ID and phone numbers with its
+//     word-at-a-time filter;
+//   - stream glue (stream.go, fields.go): per direction, a tokenizer that
+//     reads fields in place and carries only the field a Feed ends in
+//     (never a whole message), looking only at the fields whose position
+//     means something or where the filter sees a number; MLLP framing with
+//     resynchronisation on start blocks, bare segments split on MSH, gaps
+//     and limits, and the pairing of messages with their ACKs by MSA-2;
+//   - events (event.go, json.go): the [Message] body, its encoding/json
+//     identical AppendJSON, and anomalies.
 //
 // Values from the wire are kept only where detection needs them, in fields
 // tagged `json:"-"` ([Message.PHI]); the JSON carries field names and PHI

@@ -15,7 +15,7 @@ import (
 // chunks of step bytes. Invariants: no panic, buffers within their limits,
 // every event marshals, and feeding whole or byte by byte gives the same
 // events. Seeds: the synthetic conversations, the public samples and the
-// capture.
+// captures.
 func FuzzStream(f *testing.F) {
 	for _, tc := range synthetic() {
 		var a, b []byte
@@ -34,7 +34,15 @@ func FuzzStream(f *testing.F) {
 			f.Add(mllp(string(b)), uint16(len(b)), uint8(13))
 		}
 	}
-	if convs, err := parsertest.Streams("../../pcaps/hl7-mllp.pcap"); err == nil {
+	caps, _ := filepath.Glob("../../pcaps/hl7-*.pcap")
+	for _, p := range caps {
+		if fi, err := os.Stat(p); err != nil || fi.Size() > 32<<10 {
+			continue // hl7-large.pcap: too big a seed
+		}
+		convs, err := parsertest.Streams(p)
+		if err != nil {
+			continue
+		}
 		for _, c := range convs {
 			var a, b []byte
 			for _, ch := range parsertest.Joined(c) {
@@ -73,6 +81,9 @@ func FuzzStream(f *testing.F) {
 		for _, e := range whole.Events {
 			if _, err := json.Marshal(e.Body); err != nil {
 				t.Fatal(err)
+			}
+			if m, ok := e.Body.(*Message); ok {
+				compareJSON(t, m)
 			}
 			if m, ok := e.Body.(*Message); ok && (len(m.PHI) > MaxPHIValues || len(m.PHIFields) > MaxPHIFields || len(m.Segments) > MaxListedSegments) {
 				t.Fatalf("limits exceeded: %d PHI, %d fields, %d segments", len(m.PHI), len(m.PHIFields), len(m.Segments))

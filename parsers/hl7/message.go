@@ -2,7 +2,8 @@ package hl7
 
 import (
 	"bytes"
-	"strconv"
+	"encoding/binary"
+	"math/bits"
 	"time"
 	"unicode/utf8"
 )
@@ -10,22 +11,29 @@ import (
 // span is a value kept in a message's arena.
 type span struct{ off, n int32 }
 
-// fieldKey names a field that held PHI: segment name and field number.
+// fieldKey names a field that held PHI: segment name and field number
+// (fieldID), and its name "PID-5" in the arena.
 type fieldKey struct {
-	seg  [3]byte
-	f    int
-	name span // "PID-5" in the arena
+	id   uint64
+	name span
 }
+
+// fieldID packs a segment name and field number.
+func fieldID(seg uint32, f int) uint64 { return uint64(seg)<<32 | uint64(uint32(f)) }
 
 type phiRef struct {
 	field span
-	cat   string
+	cat   category
 	val   span
 }
 
 type swRef struct{ vendor, version, product, binary span }
 
 type devRef struct{ v [8]span } // PRT-10, PRT-16..22
+
+// mshRawMax bounds the MSH text kept raw until the event is built; a longer
+// header is decoded as it comes, as every other value is.
+const mshRawMax = 1024
 
 // msgBuild is what one direction keeps of the message being read: the
 // values the event needs, in a reused arena, and counters. Nothing is
@@ -43,14 +51,27 @@ type msgBuild struct {
 	notedFields bool
 
 	sep, comp, rep, esc, sub byte
-	cs                       charsetID
+	// cs is MSH-18's character set once csDone: it is looked up when a
+	// value first needs it (one with 8-bit bytes) or the event is built.
+	cs     charsetID
+	csDone bool
+	// plainDelims is true when comp, rep and sub are the standard ^ ~ &
+	// (or absent), so that values need no rewriting of delimiters.
+	plainDelims bool
 
 	arena                             []byte
 	typ, trig, strct, ctl, proc, ver  span
 	sapp, sfac, rapp, rfac, aat, apat span
-	msaCode, msaCtl                   span
-	hasMSA, nonAck                    bool
-	errs                              int
+	// mshRaw holds MSH-3 onwards as they came, split by the field
+	// separator (mshHas: it holds MSH-3, perhaps empty), decoded by
+	// decodeMSH only when the message becomes an event or needs its
+	// character set: an ACK folded into the message it answers never
+	// does. After decodeMSH (mshEager), MSH fields are decoded as they come.
+	mshRaw           []byte
+	mshHas, mshEager bool
+	msaCode, msaCtl  span
+	hasMSA, nonAck   bool
+	errs             int
 
 	segs     []string
 	segCount int
@@ -67,8 +88,8 @@ type msgBuild struct {
 func (m *msgBuild) begin(framing string, batch bool, start int64, ts time.Time) {
 	*m = msgBuild{
 		active: true, framing: framing, batch: batch, start: start, bytes: 3, ts: ts,
-		sep: '|', comp: '^', rep: '~', esc: '\\', sub: '&',
-		arena: m.arena[:0], segs: m.segs[:0], fields: m.fields[:0], phi: m.phi[:0],
+		sep: '|', comp: '^', rep: '~', esc: '\\', sub: '&', plainDelims: true,
+		arena: m.arena[:0], mshRaw: m.mshRaw[:0], segs: m.segs[:0], fields: m.fields[:0], phi: m.phi[:0],
 		sw: m.sw[:0], dev: m.dev[:0], equip: m.equip[:0],
 	}
 }
@@ -113,12 +134,31 @@ func ackCode(b []byte) string {
 	return string(b)
 }
 
-// field takes what the event needs from one complete field.
+// field takes what the event needs from one complete field: its meaning
+// by position, then the numbers the value scan finds in it.
 func (s *stream) field(d *dirState, k segKind, f int, raw []byte) {
+	s.positional(d, k, f, raw)
+	if scanned(k, f) && !empty(raw, &d.m) && mayHoldNumber(raw) {
+		s.scanHits(d, f, raw)
+	}
+}
+
+// scanHits records the numbers the value scan finds in a field.
+func (s *stream) scanHits(d *dirState, f int, raw []byte) {
+	scanNumbersAll(raw, func(h numberHit) { s.addPHI(d, f, h.cat, raw[h.start:h.end]) })
+}
+
+// positional takes what a field's position gives it: header,
+// acknowledgement, software and device values, and PHI by field.
+func (s *stream) positional(d *dirState, k segKind, f int, raw []byte) {
 	m := &d.m
 	switch k {
 	case segMSH:
-		s.mshField(d, f, raw)
+		if f == 2 {
+			s.encodingChars(d, raw)
+		} else if f > 2 {
+			s.mshFields(d, f, raw)
+		}
 		return
 	case segMSA:
 		switch f {
@@ -156,79 +196,154 @@ func (s *stream) field(d *dirState, k segKind, f int, raw []byte) {
 	case segOBX:
 		if f == 18 && !empty(raw, m) {
 			s.equipment(d, raw)
-			return
 		}
+		return
 	case segERR, segFHS, segBHS, segBTS, segFTS:
 		return
 	}
-	if empty(raw, m) {
-		return
-	}
-	if cat := phiField(k, f); cat != "" {
-		s.addPHI(d, f, cat, raw)
-		if cat == CatPhone && bytes.IndexByte(raw, '@') >= 0 {
-			m.cats |= catBit(CatEmail)
+	if c := phiField(k, f); c != noCat && !empty(raw, m) {
+		s.addPHI(d, f, c, raw)
+		if c == catPhone && bytes.IndexByte(raw, '@') >= 0 {
+			m.cats |= catBit(catEmail)
 		}
-	}
-	if scanned(k, f) {
-		scanNumbers(raw, func(h numberHit) { s.addPHI(d, f, h.cat, raw[h.start:h.end]) })
 	}
 }
 
-// mshField takes the header's fields.
-func (s *stream) mshField(d *dirState, f int, raw []byte) {
+// encodingChars takes MSH-2: component, repetition, escape and
+// subcomponent characters (and truncation from v2.7, ignored).
+func (s *stream) encodingChars(d *dirState, raw []byte) {
 	m := &d.m
-	switch f {
-	case 2:
-		// Encoding characters: component, repetition, escape,
-		// subcomponent (and truncation from v2.7, ignored).
-		var enc [4]byte
-		for i := 0; i < len(enc) && i < len(raw); i++ {
-			enc[i] = raw[i]
+	var enc [4]byte
+	for i := 0; i < len(enc) && i < len(raw); i++ {
+		enc[i] = raw[i]
+	}
+	ok := len(raw) >= 1
+	for i, c := range enc {
+		if c == 0 {
+			continue
 		}
-		ok := len(raw) >= 1
-		for i, c := range enc {
-			if c == 0 {
-				continue
-			}
-			if !separatorByte(c) || c == m.sep {
+		if !separatorByte(c) || c == m.sep {
+			ok = false
+		}
+		for _, o := range enc[i+1:] {
+			if o == c {
 				ok = false
 			}
-			for _, o := range enc[i+1:] {
-				if o == c {
-					ok = false
+		}
+	}
+	if !ok {
+		s.anomaly(m.ts, d, "bad_encoding_characters", m.start, int64(len(raw)), 0)
+	}
+	m.comp, m.rep, m.esc, m.sub = enc[0], enc[1], enc[2], enc[3]
+	m.plainDelims = (m.comp == 0 || m.comp == '^') && (m.rep == 0 || m.rep == '~') && (m.sub == 0 || m.sub == '&')
+}
+
+// mshFields keeps MSH fields f, f+1... (f >= 3; b is their text, split by
+// the field separator): raw while they fit in mshRawMax, else decoded.
+func (s *stream) mshFields(d *dirState, f int, b []byte) {
+	m := &d.m
+	if !m.mshEager {
+		if len(m.mshRaw)+len(b)+1 <= mshRawMax {
+			next := 3
+			if m.mshHas {
+				sb := [1]byte{m.sep}
+				next = 4 + bytes.Count(m.mshRaw, sb[:])
+			}
+			for ; next <= f; next++ {
+				if next > 3 {
+					m.mshRaw = append(m.mshRaw, m.sep)
+				}
+				if next == f {
+					m.mshRaw = append(m.mshRaw, b...)
 				}
 			}
+			m.mshHas = true
+			return
 		}
-		if !ok {
-			s.anomaly(m.ts, d, "bad_encoding_characters", m.start, int64(len(raw)), 0)
-		}
-		m.comp, m.rep, m.esc, m.sub = enc[0], enc[1], enc[2], enc[3]
-	case 3:
-		m.sapp = s.value(d, raw, MaxValueLen)
-	case 4:
-		m.sfac = s.value(d, raw, MaxValueLen)
-	case 5:
-		m.rapp = s.value(d, raw, MaxValueLen)
-	case 6:
-		m.rfac = s.value(d, raw, MaxValueLen)
-	case 9:
-		m.typ = s.value(d, component(raw, m.comp, m.rep, 1), MaxValueLen)
-		m.trig = s.value(d, component(raw, m.comp, m.rep, 2), MaxValueLen)
-		m.strct = s.value(d, component(raw, m.comp, m.rep, 3), MaxValueLen)
-	case 10:
-		m.ctl = s.value(d, raw, MaxValueLen)
-	case 11:
-		m.proc = s.value(d, component(raw, m.comp, m.rep, 1), MaxValueLen)
-	case 12:
-		m.ver = s.value(d, component(raw, m.comp, m.rep, 1), MaxValueLen)
-	case 15:
-		m.aat = s.value(d, raw, MaxValueLen)
-	case 16:
-		m.apat = s.value(d, raw, MaxValueLen)
-	case 18:
-		m.cs = lookupCharset(component(raw, m.comp, m.rep, 1))
+		s.decodeMSH(d)
 	}
+	for {
+		j := bytes.IndexByte(b, m.sep)
+		if j < 0 {
+			s.mshValue(d, f, fieldText(b))
+			return
+		}
+		s.mshValue(d, f, fieldText(b[:j]))
+		if f >= 18 {
+			return
+		}
+		b, f = b[j+1:], f+1
+	}
+}
+
+// decodeMSH decodes the MSH fields kept raw; later ones are decoded as
+// they come.
+func (s *stream) decodeMSH(d *dirState) {
+	m := &d.m
+	if m.mshEager {
+		return
+	}
+	m.mshEager = true
+	if !m.mshHas {
+		return
+	}
+	b := m.mshRaw
+	w := sepWalker{r: b, sepw: lo8 * uint64(m.sep), i: -8}
+	for f, start := 3, 0; f <= 18; f++ {
+		end := w.next()
+		if end < 0 {
+			s.mshValue(d, f, b[start:])
+			break
+		}
+		s.mshValue(d, f, b[start:end])
+		start = end + 1
+	}
+	m.mshRaw, m.mshHas = m.mshRaw[:0], false
+}
+
+// mshValue decodes one header field. MSH-3..16 are decoded as they would
+// be when read, before MSH-18: with no character set declared.
+func (s *stream) mshValue(d *dirState, f int, raw []byte) {
+	m := &d.m
+	switch f {
+	case 3:
+		m.sapp = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 4:
+		m.sfac = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 5:
+		m.rapp = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 6:
+		m.rfac = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 9:
+		c1, c2, c3 := components3(raw, m.comp, m.rep)
+		m.typ = s.valueIn(d, c1, MaxValueLen, csNone)
+		m.trig = s.valueIn(d, c2, MaxValueLen, csNone)
+		m.strct = s.valueIn(d, c3, MaxValueLen, csNone)
+	case 10:
+		m.ctl = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 11:
+		m.proc = s.valueIn(d, component(raw, m.comp, m.rep, 1), MaxValueLen, csNone)
+	case 12:
+		m.ver = s.valueIn(d, component(raw, m.comp, m.rep, 1), MaxValueLen, csNone)
+	case 15:
+		m.aat = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 16:
+		m.apat = s.valueIn(d, raw, MaxValueLen, csNone)
+	case 18:
+		if !m.csDone {
+			m.cs, m.csDone = lookupCharset(component(raw, m.comp, m.rep, 1)), true
+		}
+	}
+}
+
+// charset gives the message's character set, reading MSH-18 on first use.
+func (s *stream) charset(d *dirState) charsetID {
+	m := &d.m
+	if !m.csDone {
+		s.decodeMSH(d)
+		m.csDone = true // csNone when MSH-18 is absent
+	}
+	return m.cs
 }
 
 // empty reports whether a field holds no value: nothing, only delimiters
@@ -273,14 +388,63 @@ func component(raw []byte, comp, rep byte, n int) []byte {
 	}
 }
 
-// value decodes raw (escapes, then character set) into the arena, at most
-// limit bytes cut on a character boundary, trailing empty components
-// dropped.
+// components3 returns the first three components of raw's first
+// repetition, as component does one by one.
+func components3(raw []byte, comp, rep byte) (c1, c2, c3 []byte) {
+	if rep != 0 {
+		if i := bytes.IndexByte(raw, rep); i >= 0 {
+			raw = raw[:i]
+		}
+	}
+	if comp == 0 {
+		return raw, nil, nil
+	}
+	var out [3][]byte
+	for k := range out {
+		i := bytes.IndexByte(raw, comp)
+		if i < 0 {
+			out[k] = raw
+			break
+		}
+		out[k], raw = raw[:i], raw[i+1:]
+	}
+	return out[0], out[1], out[2]
+}
+
+// value decodes raw (escapes, then the message's character set) into the
+// arena, at most limit bytes cut on a character boundary, trailing empty
+// components dropped. ASCII without escapes under the standard delimiters,
+// the usual case, is copied as it is.
 func (s *stream) value(d *dirState, raw []byte, limit int) span {
+	if d.m.plainDelims && plainASCII(raw, d.m.esc) {
+		return d.m.keep(raw, limit)
+	}
+	return s.decode(d, raw, limit, s.charset(d))
+}
+
+// valueIn is value in character set cs.
+func (s *stream) valueIn(d *dirState, raw []byte, limit int, cs charsetID) span {
+	if d.m.plainDelims && plainASCII(raw, d.m.esc) {
+		return d.m.keep(raw, limit)
+	}
+	return s.decode(d, raw, limit, cs)
+}
+
+// decode is value's slow path: escapes, delimiters, character sets.
+func (s *stream) decode(d *dirState, raw []byte, limit int, cs charsetID) span {
 	m := &d.m
-	d.scratch = unescape(d.scratch[:0], raw, m)
-	d.scratch2 = s.dec.appendText(d.scratch2[:0], d.scratch, m.cs)
-	v := d.scratch2
+	v := raw
+	if !m.verbatim(raw, cs) {
+		d.scratch = unescape(d.scratch[:0], raw, m)
+		d.scratch2 = s.dec.appendText(d.scratch2[:0], d.scratch, cs)
+		v = d.scratch2
+	}
+	return m.keep(v, limit)
+}
+
+// keep appends a decoded value to the arena, trailing empty components and
+// spaces dropped, cut to limit bytes on a character boundary.
+func (m *msgBuild) keep(v []byte, limit int) span {
 	for len(v) > 0 && (v[len(v)-1] == '^' || v[len(v)-1] == '~' || v[len(v)-1] == '&' || v[len(v)-1] == ' ') {
 		v = v[:len(v)-1]
 	}
@@ -294,6 +458,44 @@ func (s *stream) value(d *dirState, raw []byte, limit int) span {
 	sp := span{int32(len(m.arena)), int32(len(v))}
 	m.arena = append(m.arena, v...)
 	return sp
+}
+
+// plainASCII reports whether b has no 8-bit byte and no esc, 8 bytes a
+// step.
+func plainASCII(b []byte, esc byte) bool {
+	escw := lo8 * uint64(esc)
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if (x|zeroBytes(x^escw))&hi8 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 || c == esc {
+			return false
+		}
+	}
+	return true
+}
+
+// verbatim reports whether decoding raw in character set cs would give
+// raw: no escape character, standard delimiters, and text that appendText
+// copies (ASCII, or valid UTF-8 where no other 8-bit set is declared).
+func (m *msgBuild) verbatim(raw []byte, cs charsetID) bool {
+	if !m.plainDelims || (m.esc != 0 && bytes.IndexByte(raw, m.esc) >= 0) {
+		return false
+	}
+	switch cs {
+	case csNone, csASCII, csOther, csUTF8:
+		return utf8.Valid(raw)
+	}
+	for _, c := range raw {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // unescape appends raw with HL7 escape sequences decoded and the message's
@@ -375,16 +577,16 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// addPHI records that field f of the current segment held category cat,
+// addPHI records that field f of the current segment held category c,
 // with its value (raw is the field, or the number found in it).
-func (s *stream) addPHI(d *dirState, f int, cat string, raw []byte) {
+func (s *stream) addPHI(d *dirState, f int, c category, raw []byte) {
 	m := &d.m
-	m.cats |= catBit(cat)
+	m.cats |= catBit(c)
 	name, ok := s.fieldName(d, f)
 	if !ok || len(m.phi) >= MaxPHIValues {
 		return
 	}
-	m.phi = append(m.phi, phiRef{field: name, cat: cat, val: s.value(d, raw, MaxPHIValueLen)})
+	m.phi = append(m.phi, phiRef{field: name, cat: c, val: s.value(d, raw, MaxPHIValueLen)})
 }
 
 // fieldName gives the arena span of "SEG-n" for the current segment,
@@ -392,21 +594,35 @@ func (s *stream) addPHI(d *dirState, f int, cat string, raw []byte) {
 // when the list is full and the field is not in it.
 func (s *stream) fieldName(d *dirState, f int) (span, bool) {
 	m := &d.m
-	for _, k := range m.fields {
-		if k.seg == d.name && k.f == f {
-			return k.name, true
+	id := fieldID(d.name, f)
+	for i := len(m.fields) - 1; i >= 0; i-- { // the field last named is the likeliest
+		if m.fields[i].id == id {
+			return m.fields[i].name, true
 		}
 	}
 	if len(m.fields) >= MaxPHIFields {
 		return span{}, false
 	}
 	off := len(m.arena)
-	m.arena = append(m.arena, d.name[:]...)
-	m.arena = append(m.arena, '-')
-	m.arena = strconv.AppendInt(m.arena, int64(f), 10)
+	m.arena = append(m.arena, byte(d.name>>16), byte(d.name>>8), byte(d.name), '-')
+	m.arena = appendInt(m.arena, f)
 	sp := span{int32(off), int32(len(m.arena) - off)}
-	m.fields = append(m.fields, fieldKey{seg: d.name, f: f, name: sp})
+	m.fields = append(m.fields, fieldKey{id: id, name: sp})
 	return sp, true
+}
+
+// appendInt appends n >= 0 in decimal.
+func appendInt(b []byte, n int) []byte {
+	var t [20]byte
+	i := len(t)
+	for {
+		i--
+		t[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			break
+		}
+	}
+	return append(b, t[i:]...)
 }
 
 // equipment records the distinct OBX-18 repetitions.
@@ -440,6 +656,7 @@ func (s *stream) equipment(d *dirState, raw []byte) {
 }
 
 // endMessage ends the message being read, if any, and pairs or emits it.
+// endMessage ends the message being read, if any, and pairs or emits it.
 func (s *stream) endMessage(d *dirState, ts time.Time) {
 	m := &d.m
 	if !m.active {
@@ -452,8 +669,7 @@ func (s *stream) endMessage(d *dirState, ts time.Time) {
 		s.ack(d, ts)
 		return
 	}
-	a := string(m.arena)
-	msg := s.build(d, a)
+	msg, a := s.build(d)
 	s.seq++
 	if m.hasMSA {
 		// A response with content (RSP, ORL...): it answers a message and
@@ -493,8 +709,7 @@ func (s *stream) ack(d *dirState, ts time.Time) {
 			return
 		}
 	}
-	a := string(m.arena)
-	msg := s.build(d, a)
+	msg, a := s.build(d)
 	msg.UnsolicitedAck = true
 	msg.AckCode, msg.AckedControlID = m.str(a, m.msaCode), m.str(a, m.msaCtl)
 	msg.ErrorSegments = m.errs
@@ -556,56 +771,73 @@ func (s *stream) unanswered(p pend) {
 	s.em.Emit(p.ts, p.msg)
 }
 
-// build makes the event of the current message; a is its arena as one
+// eventBlock holds an event and, when they fit, its string slices and PHI
+// values, so that most events take two allocations: this and the arena
+// string every value points into.
+type eventBlock struct {
+	msg  Message
+	strs [blockStrings]string
+	phi  [blockPHI]PHIValue
+}
+
+// Room in an eventBlock: segment names, PHI field names and categories;
+// PHI values. Larger events allocate their slices apart.
+const (
+	blockStrings = 32
+	blockPHI     = 12
+)
+
+// build makes the event of the current message. a is its arena as one
 // string, which every value of the event points into.
-func (s *stream) build(d *dirState, a string) *Message {
+func (s *stream) build(d *dirState) (*Message, string) {
 	m := &d.m
-	msg := &Message{
-		Direction:            d.dir.String(),
-		Framing:              m.framing,
-		Batch:                m.batch,
-		MessageType:          m.str(a, m.typ),
-		TriggerEvent:         m.str(a, m.trig),
-		MessageStructure:     m.str(a, m.strct),
-		ControlID:            m.str(a, m.ctl),
-		ProcessingID:         m.str(a, m.proc),
-		Version:              m.str(a, m.ver),
-		SendingApplication:   m.str(a, m.sapp),
-		SendingFacility:      m.str(a, m.sfac),
-		ReceivingApplication: m.str(a, m.rapp),
-		ReceivingFacility:    m.str(a, m.rfac),
-		AcceptAckType:        m.str(a, m.aat),
-		AppAckType:           m.str(a, m.apat),
-		Charset:              charsetNames[m.cs],
-		Segments:             append([]string(nil), m.segs...),
-		SegmentCount:         m.segCount,
-		Bytes:                m.bytes,
-		Truncated:            m.truncated,
-	}
-	if m.cats != 0 {
-		n := 0
-		for i := range catOrder {
-			if m.cats&(1<<i) != 0 {
-				n++
-			}
+	s.decodeMSH(d)
+	cs := s.charset(d)
+	a := string(m.arena)
+	ev := &eventBlock{}
+	msg := &ev.msg // set field by field: the block is zero already
+	msg.Direction, msg.Framing, msg.Batch = d.dir.String(), m.framing, m.batch
+	msg.MessageType, msg.TriggerEvent, msg.MessageStructure = m.str(a, m.typ), m.str(a, m.trig), m.str(a, m.strct)
+	msg.ControlID, msg.ProcessingID, msg.Version = m.str(a, m.ctl), m.str(a, m.proc), m.str(a, m.ver)
+	msg.SendingApplication, msg.SendingFacility = m.str(a, m.sapp), m.str(a, m.sfac)
+	msg.ReceivingApplication, msg.ReceivingFacility = m.str(a, m.rapp), m.str(a, m.rfac)
+	msg.AcceptAckType, msg.AppAckType, msg.Charset = m.str(a, m.aat), m.str(a, m.apat), charsetNames[cs]
+	msg.SegmentCount, msg.Bytes, msg.Truncated = m.segCount, m.bytes, m.truncated
+	ncat := bits.OnesCount16(m.cats)
+	if n := len(m.segs) + len(m.fields) + ncat; n > 0 {
+		strs := ev.strs[:0]
+		if n > len(ev.strs) {
+			strs = make([]string, 0, n)
 		}
-		msg.PHICategories = make([]string, 0, n)
-		for i, c := range catOrder {
-			if m.cats&(1<<i) != 0 {
-				msg.PHICategories = append(msg.PHICategories, c)
-			}
+		if len(m.segs) > 0 {
+			strs = append(strs, m.segs...)
+			msg.Segments = strs[:len(strs):len(strs)]
 		}
-	}
-	if len(m.fields) > 0 {
-		msg.PHIFields = make([]string, len(m.fields))
-		for i, k := range m.fields {
-			msg.PHIFields[i] = m.str(a, k.name)
+		if ncat > 0 {
+			k := len(strs)
+			for i, c := range catOrder {
+				if m.cats&(1<<i) != 0 {
+					strs = append(strs, c)
+				}
+			}
+			msg.PHICategories = strs[k:len(strs):len(strs)]
+		}
+		if len(m.fields) > 0 {
+			k := len(strs)
+			for _, f := range m.fields {
+				strs = append(strs, m.str(a, f.name))
+			}
+			msg.PHIFields = strs[k:len(strs):len(strs)]
 		}
 	}
 	if len(m.phi) > 0 {
-		msg.PHI = make([]PHIValue, len(m.phi))
+		if len(m.phi) <= len(ev.phi) {
+			msg.PHI = ev.phi[:len(m.phi):len(m.phi)]
+		} else {
+			msg.PHI = make([]PHIValue, len(m.phi))
+		}
 		for i, p := range m.phi {
-			msg.PHI[i] = PHIValue{Field: m.str(a, p.field), Category: p.cat, Value: m.str(a, p.val)}
+			msg.PHI[i] = PHIValue{Field: m.str(a, p.field), Category: p.cat.String(), Value: m.str(a, p.val)}
 		}
 	}
 	if len(m.sw) > 0 {
@@ -630,5 +862,5 @@ func (s *stream) build(d *dirState, a string) *Message {
 			msg.EquipmentIDs[i] = m.str(a, e)
 		}
 	}
-	return msg
+	return msg, a
 }

@@ -18,10 +18,10 @@ type discard struct{ n int }
 func (d *discard) Emit(time.Time, parser.Body) { d.n++ }
 
 // eventAllocs is what building one acknowledged message's event may
-// allocate: the Message, its arena string, and the segments, PHI
-// category, PHI field and PHI value slices. Nothing else may allocate per
-// message in steady state.
-const eventAllocs = 6
+// allocate: the block holding the Message with its string slices and PHI
+// values (eventBlock), and the arena string its values point into.
+// Nothing else may allocate per message in steady state.
+const eventAllocs = 2
 
 func TestSteadyStateAllocs(t *testing.T) {
 	msg := mllp(adtUTF8("S1"))
@@ -94,6 +94,16 @@ func tsharkMessages(t *testing.T, pcap string, port int) []string {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
+// tsharkMisreads corrects what tshark 4.0's HL7 dissector gets wrong, per
+// capture: it takes MSH-2 to be 4 characters, so two public samples whose
+// MSH-2 has 3 ("^\\&" in ruby-hl7's adt_a01.hl7, "^~&" in
+// realm-minimal-message.hl7) have their later fields shifted, and it reads
+// MSH-10 ("00003", "1234567890") as the message type. TestCorpusCapture
+// checks those two against the files sent.
+var tsharkMisreads = map[string]map[string]string{
+	"hl7-corpus.pcap": {"000^": "ADT^A01", "123^": "ORU^R01"},
+}
+
 // TestAgainstTshark compares message counts and types with tshark 4.0's
 // HL7 dissector: every message tshark sees is one of our events, or an
 // ACK folded into one.
@@ -124,10 +134,20 @@ func TestAgainstTshark(t *testing.T) {
 				t.Skip("capture absent")
 			}
 			want := tsharkMessages(t, c.path, c.port)
+			for i, w := range want {
+				if fix, ok := tsharkMisreads[filepath.Base(c.path)][w]; ok {
+					want[i] = fix
+				}
+			}
 			var got []string
 			for _, conv := range loadPcap(t, c.path) {
-				rec := parsertest.CheckChunking(t, Factory, conv)
+				// TestCaptures checks the chunking of pcaps/hl7-*.pcap.
+				rec := parsertest.Replay(Factory, conv, parsertest.Whole, nil)
+				if !strings.HasPrefix(c.path, "../../pcaps/") {
+					rec = parsertest.CheckChunking(t, Factory, conv)
+				}
 				checkNoPHI(t, rec)
+				checkAppendJSON(t, rec)
 				for _, e := range rec.Events {
 					m, ok := e.Body.(*Message)
 					if !ok {

@@ -1,5 +1,7 @@
 package hl7
 
+import "strings"
+
 // PHI categories: the closed set phi_categories takes its values from. A
 // category says what kind of personal information a field held, never what.
 const (
@@ -18,15 +20,34 @@ const (
 // catOrder is the order phi_categories lists categories in.
 var catOrder = [...]string{CatName, CatID, CatBirthDate, CatSex, CatAddress, CatPhone, CatEmail, CatIDNumber, CatInsurance, CatCustom}
 
-// catBit gives a category's bit in a message's category set.
-func catBit(c string) uint16 {
-	for i, n := range catOrder {
-		if n == c {
-			return 1 << i
-		}
+// category is a PHI category as a number: its place in catOrder, plus one;
+// noCat is none.
+type category uint8
+
+const (
+	noCat category = iota
+	catName
+	catID
+	catBirthDate
+	catSex
+	catAddress
+	catPhone
+	catEmail
+	catIDNumber
+	catInsurance
+	catCustom
+)
+
+// String gives the category's name, one of the Cat constants.
+func (c category) String() string {
+	if c == noCat || int(c) > len(catOrder) {
+		return ""
 	}
-	return 0
+	return catOrder[c-1]
 }
+
+// catBit gives a category's bit in a message's category set.
+func catBit(c category) uint16 { return 1 << (c - 1) }
 
 // segKind classifies segments by what the parser takes from them.
 type segKind uint8
@@ -53,7 +74,8 @@ const (
 	segFTS
 )
 
-func classify(n [3]byte) segKind {
+func classify(key uint32) segKind {
+	n := [3]byte{byte(key >> 16), byte(key >> 8), byte(key)}
 	switch string(n[:]) {
 	case "MSH":
 		return segMSH
@@ -96,101 +118,101 @@ func classify(n [3]byte) segKind {
 	return segOther
 }
 
-// phiField gives the PHI category of a field by position, "" when the field
+// phiField gives the PHI category of a field by position, noCat when the field
 // holds none by definition (it may still hold a phone or ID number, which the
 // value scan finds). IN1 and IN2 fields are insurance except the person
 // fields named here.
-func phiField(k segKind, f int) string {
+func phiField(k segKind, f int) category {
 	switch k {
 	case segPID:
 		switch f {
 		case 2, 3, 4, 18, 21:
-			return CatID
+			return catID
 		case 5, 6, 9:
-			return CatName
+			return catName
 		case 7:
-			return CatBirthDate
+			return catBirthDate
 		case 8:
-			return CatSex
+			return catSex
 		case 11, 12:
-			return CatAddress
+			return catAddress
 		case 13, 14:
-			return CatPhone
+			return catPhone
 		case 19, 20:
-			return CatIDNumber
+			return catIDNumber
 		}
 	case segNK1:
 		switch f {
 		case 2, 30:
-			return CatName
+			return catName
 		case 4, 32:
-			return CatAddress
+			return catAddress
 		case 5, 6, 31:
-			return CatPhone
+			return catPhone
 		case 16:
-			return CatBirthDate
+			return catBirthDate
 		case 15:
-			return CatSex
+			return catSex
 		case 33:
-			return CatID
+			return catID
 		case 37:
-			return CatIDNumber
+			return catIDNumber
 		}
 	case segPV1:
 		switch f {
 		case 7, 8, 9, 17:
-			return CatName
+			return catName
 		}
 	case segGT1:
 		switch f {
 		case 3, 4:
-			return CatName
+			return catName
 		case 5:
-			return CatAddress
+			return catAddress
 		case 6, 7:
-			return CatPhone
+			return catPhone
 		case 8:
-			return CatBirthDate
+			return catBirthDate
 		case 9:
-			return CatSex
+			return catSex
 		case 12:
-			return CatIDNumber
+			return catIDNumber
 		}
 	case segMRG:
 		switch f {
 		case 1, 2, 3, 4, 5, 6:
-			return CatID
+			return catID
 		case 7:
-			return CatName
+			return catName
 		}
 	case segIN1:
 		switch f {
 		case 1:
-			return ""
+			return noCat
 		case 16:
-			return CatName
+			return catName
 		case 18:
-			return CatBirthDate
+			return catBirthDate
 		case 19:
-			return CatAddress
+			return catAddress
 		case 43:
-			return CatSex
+			return catSex
 		}
-		return CatInsurance
+		return catInsurance
 	case segIN2:
 		switch f {
 		case 1:
-			return CatID
+			return catID
 		case 2:
-			return CatIDNumber
+			return catIDNumber
 		}
-		return CatInsurance
+		return catInsurance
 	case segZ:
 		if f > 1 {
-			return CatCustom
+			return catCustom
 		}
 	}
-	return ""
+	return noCat
 }
 
 // scanned says whether a segment's values are scanned for phone and
@@ -260,19 +282,28 @@ func isAlnum(c byte) bool {
 
 // numberHit is a phone or resident ID number found in a value.
 type numberHit struct {
-	cat        string
+	cat        category
 	start, end int
 }
 
 // scanNumbers finds PRC resident ID numbers and phone numbers in a raw
-// value and calls hit for each. A resident ID is 17 digits and a check
-// character bounded by non-alphanumerics. A phone number is either a bare
-// 11-digit PRC mobile number (1[3-9]...) with an optional 86 or +86 prefix,
-// or a run of 10 to 15 digits in at least two groups split by spaces,
-// hyphens or parentheses, one group of 2 to 4 digits, the first of at most
-// 4 and none over 8, optionally led by '+': "+86 10 5555 0100", "(407)939-5555", "010-55550100". Dates, times,
-// OIDs (dotted) and plain long numbers do not match. It does not allocate.
+// value and calls hit for each. Values without a run of digits long
+// enough to be one are passed over by a word-at-a-time filter.
 func scanNumbers(v []byte, hit func(numberHit)) {
+	if mayHoldNumber(v) {
+		scanNumbersAll(v, hit)
+	}
+}
+
+// scanNumbersAll is scanNumbers without the filter. A resident ID is 17
+// digits and a check character bounded by non-alphanumerics. A phone
+// number is either a bare 11-digit PRC mobile number (1[3-9]...) with an
+// optional 86 or +86 prefix, or a run of 10 to 15 digits in at least two
+// groups split by spaces, hyphens or parentheses, one group of 2 to 4
+// digits, the first of at most 4 and none over 8, optionally led by '+':
+// "+86 10 5555 0100", "(407)939-5555", "010-55550100". Dates, times, OIDs
+// (dotted) and plain long numbers do not match. It does not allocate.
+func scanNumbersAll(v []byte, hit func(numberHit)) {
 	for i := 0; i < len(v); {
 		c := v[i]
 		if !isDigit(c) && c != '+' && c != '(' {
@@ -290,7 +321,7 @@ func scanNumbers(v []byte, hit func(numberHit)) {
 		// Resident ID: 17 digits + check, bounded.
 		if i+residentIDLen <= len(v) && validResidentID(v[i:i+residentIDLen]) &&
 			(i+residentIDLen == len(v) || !isAlnum(v[i+residentIDLen])) {
-			hit(numberHit{CatIDNumber, i, i + residentIDLen})
+			hit(numberHit{catIDNumber, i, i + residentIDLen})
 			i += residentIDLen
 			continue
 		}
@@ -340,11 +371,11 @@ func scanNumbers(v []byte, hit func(numberHit)) {
 		switch {
 		case !bounded:
 		case groups == 1 && digits == 11 && v[firstDigit(v, i)] == '1' && isMobile2(v[firstDigit(v, i)+1]):
-			hit(numberHit{CatPhone, i, end})
+			hit(numberHit{catPhone, i, end})
 		case groups == 1 && digits == 13 && mobileWith86(v[i:end]):
-			hit(numberHit{CatPhone, i, end})
+			hit(numberHit{catPhone, i, end})
 		case groups >= 2 && digits >= 10 && digits <= 15 && short && first <= 4 && !long:
-			hit(numberHit{CatPhone, i, end})
+			hit(numberHit{catPhone, i, end})
 		}
 		if j == i {
 			j++
@@ -378,5 +409,52 @@ func mobileWith86(v []byte) bool {
 // calls hit with each one's category and byte range. It does not allocate.
 // The ASTM parser shares it.
 func ScanNumbers(v []byte, hit func(cat string, start, end int)) {
-	scanNumbers(v, func(h numberHit) { hit(h.cat, h.start, h.end) })
+	scanNumbers(v, func(h numberHit) { hit(h.cat.String(), h.start, h.end) })
 }
+
+// segEntry is a standard segment name: its bytes (key), kind, and its
+// place in segNames. 8 bytes, so that the table (2 KB) stays in cache.
+type segEntry struct {
+	key  uint32
+	kind segKind
+	idx  uint8
+}
+
+// segNames holds the standard segment names end to end: name i is
+// segNames[3*i : 3*i+3], a string made without allocating.
+var segNames = strings.Join(stdSegmentNames, "")
+
+// segTable finds standard segment names by their three bytes without
+// hashing a string: open addressing on the bytes as a number.
+var segTable = func() (t [256]segEntry) {
+	if len(stdSegmentNames) > 200 {
+		panic("hl7: segTable too small")
+	}
+	for i, n := range stdSegmentNames {
+		key := uint32(n[0])<<16 | uint32(n[1])<<8 | uint32(n[2])
+		h := segSlot(key)
+		for t[h].key != 0 {
+			h = (h + 1) & 255
+		}
+		t[h] = segEntry{key, classify(key), uint8(i)}
+	}
+	return t
+}()
+
+func segSlot(key uint32) uint32 { return (key * 0x9E3779B1) >> 24 }
+
+// lookupSegment gives the entry of a standard segment name, or nil.
+func lookupSegment(key uint32) *segEntry {
+	for h := segSlot(key); ; h = (h + 1) & 255 {
+		e := &segTable[h]
+		if e.key == key {
+			return e
+		}
+		if e.key == 0 {
+			return nil
+		}
+	}
+}
+
+// name gives the entry's segment name.
+func (e *segEntry) name() string { return segNames[3*int(e.idx) : 3*int(e.idx)+3] }

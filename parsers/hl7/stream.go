@@ -133,7 +133,7 @@ func newStream(_ *parser.Flow, em parser.Emitter, _ *parser.Env) parser.Stream {
 	s := &stream{em: em}
 	for i := range s.d {
 		s.d[i].dir = parser.Direction(i)
-		s.d[i].setSep('|')
+		s.d[i].sep = '|'
 	}
 	return s
 }
@@ -175,14 +175,16 @@ type dirState struct {
 	off     int64 // bytes of this direction consumed
 	batch   bool  // inside an FHS/BHS envelope
 
-	segPos  int // bytes of the current segment seen, 0..3 the name, 4 once past it
-	name    [3]byte
+	segPos  int    // bytes of the current segment's name and separator seen, 0..3; 4 in its fields
+	name    uint32 // the segment name's bytes, big-endian: "PID" is 'P'<<16|'I'<<8|'D'
 	kind    segKind
 	skipSeg bool // rest of the current segment is ignored
-	field   int  // current field number
-	fld     []byte
-	cls     [256]bool // bytes that end a run of field text
-	sep     byte
+	field   int  // number of the field being read
+	// fld is the part of the field being read that earlier Feeds carried
+	// (at most MaxFieldLen bytes). Fields that start and end within one
+	// Feed are read in place and never copied.
+	fld []byte
+	sep byte
 
 	notedOrphan, notedJunk bool // once-per-direction anomalies emitted
 
@@ -198,70 +200,86 @@ type ctlID struct {
 	b [maxCtlID]byte
 }
 
-func (d *dirState) setSep(c byte) {
-	if d.sep != 0 {
-		d.cls[d.sep] = false
+// terminator reports whether c ends a segment (CR, LF) or a frame (the MLLP
+// start and end blocks).
+func terminator(c byte) bool { return terminators[c] }
+
+var terminators = [256]bool{cr: true, lf: true, startBlock: true, endBlock: true}
+
+// nextPos caches, for one Feed, where the next CR, LF, start block and end
+// block are, so that each is searched for once, not once per segment.
+// A field holds -1 until searched, len(data) when there is none.
+type nextPos struct{ cr, lf, vt, fs int }
+
+// find gives the index of the first c in b at or after i, or len(b),
+// cached in *at.
+func find(b []byte, i int, at *int, c byte) int {
+	if *at < i {
+		*at = len(b)
+		if j := bytes.IndexByte(b[i:], c); j >= 0 {
+			*at = i + j
+		}
 	}
-	d.sep = c
-	d.cls[cr], d.cls[lf], d.cls[startBlock], d.cls[endBlock], d.cls[c] = true, true, true, true, true
+	return *at
 }
 
-// Feed implements parser.Stream.
+// term gives the index of the first terminator in b at or after i, or len(b).
+func (p *nextPos) term(b []byte, i int) int {
+	return min(find(b, i, &p.cr, cr), find(b, i, &p.lf, lf), find(b, i, &p.vt, startBlock), find(b, i, &p.fs, endBlock))
+}
+
+// Feed implements parser.Stream. It reads a segment's fields in place, from
+// one terminator search and one pass of the number scan's word-at-a-time
+// filter over the segment, and looks at single fields only where the event
+// needs them; framing bytes, segment names and their first separator are
+// decided byte by byte only when a Feed cuts them.
 func (s *stream) Feed(dir parser.Direction, data []byte, ts time.Time) {
 	d := &s.d[dir&1]
-	for len(data) > 0 {
+	nx := nextPos{-1, -1, -1, -1}
+	for i := 0; i < len(data); {
 		if d.mode == modeStart {
 			d.mode = modeBare
-			if data[0] == startBlock {
+			if data[i] == startBlock {
 				d.mode = modeMLLP
 			}
 		}
-		if d.mode == modeMLLP && !d.inFrame && data[0] != startBlock {
+		if d.mode == modeMLLP && !d.inFrame && data[i] != startBlock {
 			// Between frames: skip to the next start block.
-			i := bytes.IndexByte(data, startBlock)
-			if i < 0 {
-				i = len(data)
-			}
-			if j := nonWhitespace(data[:i]); !d.notedJunk && !d.quiet && j >= 0 {
+			j := find(data, i, &nx.vt, startBlock)
+			if k := nonWhitespace(data[i:j]); !d.notedJunk && !d.quiet && k >= 0 {
 				d.notedJunk = true
-				s.anomaly(ts, d, "data_outside_frame", d.off+int64(j), 0, 0)
+				s.anomaly(ts, d, "data_outside_frame", d.off+int64(k), 0, 0)
 			}
-			d.off += int64(i)
-			data = data[i:]
+			d.off += int64(j - i)
+			i = j
 			continue
 		}
 		if d.resync {
-			i := 0
-			for i < len(data) && data[i] != cr && data[i] != lf && data[i] != startBlock {
-				i++
+			j := i
+			for j < len(data) && data[j] != cr && data[j] != lf && data[j] != startBlock {
+				j++
 			}
-			if i < len(data) && data[i] != startBlock {
-				i++
+			if j < len(data) && data[j] != startBlock {
+				j++
 				d.resync = false
-			} else if i < len(data) {
+			} else if j < len(data) {
 				d.resync = false
 			}
-			d.off += int64(i)
-			data = data[i:]
+			d.off += int64(j - i)
+			i = j
 			continue
 		}
-		if c := data[0]; d.segPos >= 4 && !d.cls[c] {
-			n := 1
-			for n < len(data) && !d.cls[data[n]] {
-				n++
-			}
-			if m := &d.m; m.active && !m.skipping && int64(n) > MaxMessageLen-m.bytes+1 {
-				n = int(MaxMessageLen - m.bytes + 1) // the limit is hit at the same byte however the stream is cut
-			}
-			if !d.skipSeg {
-				d.fieldBytes(data[:n])
-			}
-			s.consumed(d, n, ts)
-			data = data[n:]
+		c := data[i]
+		if d.segPos == 4 && !terminator(c) {
+			i += s.body(d, data[i:], nx.term(data, i)-i, ts)
 			continue
 		}
-		s.special(d, data[0], ts)
-		data = data[1:]
+		if d.segPos == 0 && len(data)-i >= 4 && s.header(d, data[i:i+4], ts) {
+			i += 4
+			continue
+		}
+		s.special(d, c, ts)
+		i++
 	}
 }
 
@@ -290,9 +308,24 @@ func (s *stream) consumed(d *dirState, n int, ts time.Time) {
 	}
 }
 
+// advance consumes n bytes, and one more when over is set: the message's
+// first byte over MaxMessageLen, which ends its decoding.
+func (s *stream) advance(d *dirState, n int, over bool, ts time.Time) int {
+	s.consumed(d, n, ts)
+	if over {
+		s.consumed(d, 1, ts)
+		n++
+	}
+	return n
+}
+
+// fieldBytes keeps b as more of the field being read, up to MaxFieldLen.
 func (d *dirState) fieldBytes(b []byte) {
 	if room := MaxFieldLen - len(d.fld); len(b) > room {
 		b = b[:max(room, 0)]
+	}
+	if len(b) == 0 {
+		return
 	}
 	if d.fld == nil {
 		d.fld = make([]byte, 0, 512)
@@ -300,8 +333,28 @@ func (d *dirState) fieldBytes(b []byte) {
 	d.fld = append(d.fld, b...)
 }
 
-// special handles one byte that is not a run of field text: framing bytes,
-// terminators, segment names, field separators.
+// header reads a segment's name and the byte after it when b (4 bytes)
+// holds them, none ends a segment or frame and no limit is near; false
+// leaves them to special, one at a time. Either way gives the same result.
+func (s *stream) header(d *dirState, b []byte, ts time.Time) bool {
+	if terminator(b[0]) || terminator(b[1]) || terminator(b[2]) || terminator(b[3]) {
+		return false
+	}
+	if m := &d.m; m.active && !m.skipping && m.bytes+4 > MaxMessageLen {
+		return false
+	}
+	s.consumed(d, 3, ts)
+	n := uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
+	d.name = n
+	d.segPos = 3
+	s.segmentName(d, n, ts)
+	s.consumed(d, 1, ts)
+	s.nameEnd(d, b[3], ts)
+	return true
+}
+
+// special handles one byte outside a segment's fields: framing bytes,
+// terminators, the bytes of a segment name and the separator after it.
 func (s *stream) special(d *dirState, c byte, ts time.Time) {
 	switch {
 	case c == startBlock:
@@ -325,61 +378,161 @@ func (s *stream) special(d *dirState, c byte, ts time.Time) {
 		return
 	}
 	s.consumed(d, 1, ts)
-	switch {
-	case d.segPos < 3:
-		d.name[d.segPos] = c
+	if d.segPos < 3 {
+		d.name = d.name<<8&0xffff00 | uint32(c)
 		d.segPos++
 		if d.segPos == 3 {
-			s.segmentName(d, ts)
+			s.segmentName(d, d.name, ts)
 		}
-	case d.segPos == 3:
-		d.segPos = 4
-		switch d.kind {
-		case segMSH, segFHS, segBHS:
-			// MSH-1: the field separator itself; MSH-2 comes next.
-			if d.kind == segMSH && !d.skipSeg {
-				if !separatorByte(c) {
-					s.anomaly(ts, d, "bad_field_separator", d.off-4, 0, 0)
-					d.m.skipping, d.m.truncated, d.skipSeg = true, true, true
-					return
-				}
-				d.setSep(c)
-				d.m.sep = c
-			}
-			d.field = 2
-		default:
-			if c != d.sep {
-				if d.m.active && !d.skipSeg && !d.m.notedBadSeg {
-					d.m.notedBadSeg = true
-					s.anomaly(ts, d, "bad_segment_name", d.off-4, 0, 0)
-				}
-				d.skipSeg = true
+		return
+	}
+	s.nameEnd(d, c, ts) // segPos 3: Feed passes field bytes to body
+}
+
+// nameEnd acts on the byte after a segment's name: MSH-1, the field
+// separator itself, or the separator before field 1.
+func (s *stream) nameEnd(d *dirState, c byte, ts time.Time) {
+	d.segPos = 4
+	switch d.kind {
+	case segMSH, segFHS, segBHS:
+		// MSH-1: the field separator itself; MSH-2 comes next.
+		if d.kind == segMSH && !d.skipSeg {
+			if !separatorByte(c) {
+				s.anomaly(ts, d, "bad_field_separator", d.off-4, 0, 0)
+				d.m.skipping, d.m.truncated, d.skipSeg = true, true, true
 				return
 			}
-			d.field = 1
+			d.sep = c
+			d.m.sep = c
 		}
-		d.fld = d.fld[:0]
-	default: // the field separator
-		if !d.skipSeg {
-			s.fieldDone(d)
-		}
-		d.field++
-		d.fld = d.fld[:0]
-		if d.field > MaxFields && !d.skipSeg {
-			d.skipSeg = true
-			if !d.m.notedFields {
-				d.m.notedFields = true
-				s.anomaly(ts, d, "too_many_fields", d.off, int64(d.field), MaxFields)
+		d.field = 2
+	default:
+		if c != d.sep {
+			if d.m.active && !d.skipSeg && !d.m.notedBadSeg {
+				d.m.notedBadSeg = true
+				s.anomaly(ts, d, "bad_segment_name", d.off-4, 0, 0)
 			}
+			d.skipSeg = true
+			return
+		}
+		d.field = 1
+	}
+	d.fld = d.fld[:0]
+}
+
+// body reads fields of the current segment from b, whose first t bytes
+// come before the segment's end (t == len(b) when the segment goes on past
+// b). It returns how many bytes it consumed, at least one: the t bytes and
+// the CR or LF after them when that ends the segment, the t bytes when the
+// segment ends otherwise or goes on (the open field is kept in fld), or
+// fewer when a field carried from an earlier Feed ended or a limit was
+// hit, for Feed to call again.
+//
+// Fields are handed over exactly as a byte-at-a-time reader would: each
+// once complete, cut to MaxFieldLen, in order; a field whose separator or
+// terminator is the message's first byte over MaxMessageLen is lost, and
+// so are fields after MaxFields.
+func (s *stream) body(d *dirState, b []byte, t int, ts time.Time) int {
+	m := &d.m
+	n, limited := t, false
+	if m.active && !m.skipping {
+		if room := MaxMessageLen - m.bytes; int64(n) >= room {
+			// The byte at room is over the limit. Only fields ending
+			// before it count, so the last one stays open (a CR or
+			// LF at room would be over too).
+			n, limited = int(room), true
+		}
+	}
+	over := limited && n < t
+	if d.skipSeg || !m.active || m.skipping {
+		return s.advance(d, n, over, ts)
+	}
+	r := b[:n]
+	ended := !limited && t < len(b) && (b[t] == cr || b[t] == lf)
+	sep := d.sep
+	if len(d.fld) > 0 {
+		// Finish the field an earlier Feed left open.
+		j := bytes.IndexByte(r, sep)
+		if j < 0 {
+			d.fieldBytes(r)
+			if ended {
+				s.consumed(d, n+1, ts)
+				s.fieldDone(d)
+				d.resetSegment()
+				return n + 1
+			}
+			return s.advance(d, n, over, ts)
+		}
+		d.fieldBytes(r[:j])
+		s.consumed(d, j+1, ts)
+		s.fieldDone(d)
+		d.fld = d.fld[:0]
+		s.nextField(d, ts)
+		return j + 1
+	}
+	// Fields d.field... up to end: all of r when the segment ends, else
+	// up to the last separator (the field after it stays open).
+	end, seps := n, n
+	if !ended {
+		if end = bytes.LastIndexByte(r, sep); end < 0 {
+			d.fieldBytes(r)
+			return s.advance(d, n, over, ts)
+		}
+		seps = end + 1
+	}
+	f := d.field
+	if f+seps > MaxFields {
+		// The separator after field MaxFields ends what is read.
+		if p := nthByte(r[:seps], sep, MaxFields-f+1); p >= 0 {
+			s.fields(d, r[:p], f)
+			s.consumed(d, p+1, ts)
+			d.field = MaxFields
+			s.nextField(d, ts)
+			return p + 1
+		}
+	}
+	s.fields(d, r[:end], f)
+	if ended {
+		s.consumed(d, n+1, ts)
+		d.resetSegment()
+		return n + 1
+	}
+	sb := [1]byte{sep}
+	d.field = f + bytes.Count(r[:end], sb[:]) + 1
+	d.fieldBytes(r[end+1:])
+	return s.advance(d, n, over, ts)
+}
+
+// nthByte gives the index of the k-th (from 1) c in b, or -1.
+func nthByte(b []byte, c byte, k int) int {
+	off := 0
+	for ; k > 0; k-- {
+		j := bytes.IndexByte(b[off:], c)
+		if j < 0 {
+			return -1
+		}
+		off += j + 1
+	}
+	return off - 1
+}
+
+// nextField moves past a field separator; past MaxFields the rest of the
+// segment is skipped.
+func (s *stream) nextField(d *dirState, ts time.Time) {
+	d.field++
+	if d.field > MaxFields && !d.skipSeg {
+		d.skipSeg = true
+		if !d.m.notedFields {
+			d.m.notedFields = true
+			s.anomaly(ts, d, "too_many_fields", d.off, int64(d.field), MaxFields)
 		}
 	}
 }
 
-// segmentName acts on a segment's three-letter name.
-func (s *stream) segmentName(d *dirState, ts time.Time) {
+// segmentName acts on a segment's three-letter name n (also in d.name).
+func (s *stream) segmentName(d *dirState, n uint32, ts time.Time) {
 	m := &d.m
-	n := d.name
-	if !(n[0] >= 'A' && n[0] <= 'Z') || !isUpperDigit(n[1]) || !isUpperDigit(n[2]) {
+	if c := byte(n >> 16); !(c >= 'A' && c <= 'Z') || !isUpperDigit(byte(n>>8)) || !isUpperDigit(byte(n)) {
 		d.kind, d.skipSeg = segOther, true
 		if m.active && !m.notedBadSeg {
 			m.notedBadSeg = true
@@ -387,7 +540,12 @@ func (s *stream) segmentName(d *dirState, ts time.Time) {
 		}
 		return
 	}
-	d.kind = classify(n)
+	e := lookupSegment(n)
+	if e != nil {
+		d.kind = e.kind
+	} else {
+		d.kind = classify(n)
+	}
 	switch d.kind {
 	case segMSH, segFHS, segBHS, segBTS, segFTS:
 		if m.active {
@@ -432,19 +590,22 @@ func (s *stream) segmentName(d *dirState, ts time.Time) {
 		return
 	}
 	if len(m.segs) < MaxListedSegments {
-		m.segs = append(m.segs, s.internName(n))
+		if e != nil {
+			m.segs = append(m.segs, e.name())
+		} else {
+			m.segs = append(m.segs, s.internName(n))
+		}
 	}
 	m.segment(d.kind)
 }
 
 func isUpperDigit(c byte) bool { return (c >= 'A' && c <= 'Z') || isDigit(c) }
 
-// internName gives the string of a segment name without allocating for
-// standard names and, up to maxInterned, for others seen on the stream.
-func (s *stream) internName(n [3]byte) string {
-	if v, ok := stdSegments[string(n[:])]; ok {
-		return v
-	}
+// internName gives the string of a segment name that is not standard,
+// without allocating for the first maxInterned such names seen on the
+// stream.
+func (s *stream) internName(key uint32) string {
+	n := [3]byte{byte(key >> 16), byte(key >> 8), byte(key)}
 	if v, ok := s.intern[string(n[:])]; ok {
 		return v
 	}
@@ -458,7 +619,8 @@ func (s *stream) internName(n [3]byte) string {
 	return v
 }
 
-// endSegment finishes the current segment, if any.
+// endSegment finishes the current segment, if any: the field still open
+// is complete.
 func (s *stream) endSegment(d *dirState, ts time.Time) {
 	if d.segPos == 0 {
 		return
@@ -470,11 +632,15 @@ func (s *stream) endSegment(d *dirState, ts time.Time) {
 	if d.segPos >= 4 && !d.skipSeg {
 		s.fieldDone(d)
 	}
+	d.resetSegment()
+}
+
+func (d *dirState) resetSegment() {
 	d.segPos, d.skipSeg, d.field, d.kind = 0, false, 0, segOther
 	d.fld = d.fld[:0]
 }
 
-// fieldDone hands a complete field to the message.
+// fieldDone hands the field kept in fld to the message.
 func (s *stream) fieldDone(d *dirState) {
 	m := &d.m
 	if !m.active || m.skipping {
@@ -538,25 +704,20 @@ func (s *stream) anomaly(ts time.Time, d *dirState, code string, off, length, li
 	s.em.Emit(ts, &parser.Anomaly{Source: "hl7", Code: code, Direction: d.dir.String(), Offset: off, Length: length, Limit: limit})
 }
 
-// stdSegments interns the standard segment names (HL7 v2.9 and earlier).
-var stdSegments = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{
-		"ABS", "ACC", "ADD", "ADJ", "AFF", "AIG", "AIL", "AIP", "AIS", "AL1", "APR", "ARQ", "ARV", "AUT",
-		"BHS", "BLC", "BLG", "BPO", "BPX", "BTS", "BTX", "BUI", "CDM", "CDO", "CER", "CM0", "CM1", "CM2",
-		"CNS", "CON", "CSP", "CSR", "CSS", "CTD", "CTI", "DB1", "DG1", "DMI", "DON", "DRG", "DSC", "DSP",
-		"ECD", "ECR", "EDU", "EQP", "EQU", "ERR", "EVN", "FAC", "FHS", "FT1", "FTS", "GOL", "GP1", "GP2",
-		"GT1", "IAM", "IAR", "IIM", "ILT", "IN1", "IN2", "IN3", "INV", "IPC", "IPR", "ISD", "ITM", "IVC",
-		"IVT", "LAN", "LCC", "LCH", "LDP", "LOC", "LRL", "MFA", "MFE", "MFI", "MRG", "MSA", "MSH", "NCK",
-		"NDS", "NK1", "NPU", "NSC", "NST", "NTE", "OBR", "OBX", "ODS", "ODT", "OM1", "OM2", "OM3", "OM4",
-		"OM5", "OM6", "OM7", "ORC", "ORG", "OVR", "PAC", "PCE", "PCR", "PD1", "PDA", "PDC", "PEO", "PES",
-		"PID", "PKG", "PMT", "PR1", "PRA", "PRB", "PRC", "PRD", "PRT", "PSG", "PSH", "PSL", "PSS", "PTH",
-		"PV1", "PV2", "PYE", "QAK", "QID", "QPD", "QRD", "QRF", "QRI", "RCP", "RDF", "RDT", "REL", "RF1",
-		"RFI", "RGS", "RMI", "ROL", "RQ1", "RQD", "RXA", "RXC", "RXD", "RXE", "RXG", "RXO", "RXR", "RXV",
-		"SAC", "SCD", "SCH", "SCP", "SDD", "SFT", "SHP", "SID", "SLT", "SPM", "STF", "STZ", "TCC", "TCD",
-		"TQ1", "TQ2", "TXA", "UAC", "UB1", "UB2", "URD", "URS", "VAR", "VND",
-	} {
-		m[n] = n
-	}
-	return m
-}()
+// stdSegmentNames are the standard segment names (HL7 v2.9 and earlier),
+// interned without allocating.
+var stdSegmentNames = []string{
+	"ABS", "ACC", "ADD", "ADJ", "AFF", "AIG", "AIL", "AIP", "AIS", "AL1", "APR", "ARQ", "ARV", "AUT",
+	"BHS", "BLC", "BLG", "BPO", "BPX", "BTS", "BTX", "BUI", "CDM", "CDO", "CER", "CM0", "CM1", "CM2",
+	"CNS", "CON", "CSP", "CSR", "CSS", "CTD", "CTI", "DB1", "DG1", "DMI", "DON", "DRG", "DSC", "DSP",
+	"ECD", "ECR", "EDU", "EQP", "EQU", "ERR", "EVN", "FAC", "FHS", "FT1", "FTS", "GOL", "GP1", "GP2",
+	"GT1", "IAM", "IAR", "IIM", "ILT", "IN1", "IN2", "IN3", "INV", "IPC", "IPR", "ISD", "ITM", "IVC",
+	"IVT", "LAN", "LCC", "LCH", "LDP", "LOC", "LRL", "MFA", "MFE", "MFI", "MRG", "MSA", "MSH", "NCK",
+	"NDS", "NK1", "NPU", "NSC", "NST", "NTE", "OBR", "OBX", "ODS", "ODT", "OM1", "OM2", "OM3", "OM4",
+	"OM5", "OM6", "OM7", "ORC", "ORG", "OVR", "PAC", "PCE", "PCR", "PD1", "PDA", "PDC", "PEO", "PES",
+	"PID", "PKG", "PMT", "PR1", "PRA", "PRB", "PRC", "PRD", "PRT", "PSG", "PSH", "PSL", "PSS", "PTH",
+	"PV1", "PV2", "PYE", "QAK", "QID", "QPD", "QRD", "QRF", "QRI", "RCP", "RDF", "RDT", "REL", "RF1",
+	"RFI", "RGS", "RMI", "ROL", "RQ1", "RQD", "RXA", "RXC", "RXD", "RXE", "RXG", "RXO", "RXR", "RXV",
+	"SAC", "SCD", "SCH", "SCP", "SDD", "SFT", "SHP", "SID", "SLT", "SPM", "STF", "STZ", "TCC", "TCD",
+	"TQ1", "TQ2", "TXA", "UAC", "UB1", "UB2", "URD", "URS", "VAR", "VND",
+}

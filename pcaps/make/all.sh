@@ -22,6 +22,10 @@ run ./dicom-store.sh maxpdu
 run ./dicom-store-veth.sh
 run ./dicom-reject.sh
 run ./hl7-mllp.sh
+run ./hl7-chinese.sh
+run ./hl7-nak.sh
+run ./hl7-large.sh
+run ./hl7-corpus.sh
 run ./https-curl.sh
 run ./http-plain.sh
 run ./vlan-qinq.sh

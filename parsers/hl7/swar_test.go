@@ -1,0 +1,106 @@
+package hl7
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/medtap/medtap/parsers/parsertest"
+)
+
+// numberAlphabet is weighted toward what the value scan and its filter
+// decide on: digits, the separators of phone numbers, run-ending letters
+// and delimiters, other bytes of the filter's run (".", "/", "&"), 8-bit
+// bytes.
+const numberAlphabet = "0123456789012345678901234567890123456789     ---(()+..//&&AXx^~|\\\xe4\xb8\x80"
+
+func randNumberText(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = numberAlphabet[r.IntN(len(numberAlphabet))]
+	}
+	return b
+}
+
+// TestNumberFilter checks that the filter never hides a number the scan
+// reports: every value with a hit has a candidate, whatever the value's
+// length (so every word alignment and tail) and content.
+func TestNumberFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 8))
+	hits, passed := 0, 0
+	for range 300000 {
+		v := randNumberText(r, 1+r.IntN(40))
+		var found bool
+		scanNumbersAll(v, func(numberHit) { found = true })
+		may := mayHoldNumber(v)
+		if found && !may {
+			t.Fatalf("the filter hides a number in %q", v)
+		}
+		if found {
+			hits++
+		}
+		if may {
+			passed++
+		}
+	}
+	t.Logf("%d values with numbers, %d passed the filter", hits, passed)
+	if hits < 1000 {
+		t.Errorf("only %d values with numbers: the test does not exercise the filter", hits)
+	}
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"20250102030405", false}, {"x|20250102030405|y", false}, {"1391234567", false},
+		{"13912345678", true}, {"8613912345678", true}, {"11010519491231002X", true},
+		{"(407)939-5555", true}, {"12.0-16.0", false}, {"ACC12345678", false},
+	} {
+		if got := mayHoldNumber([]byte(tc.in)); got != tc.want {
+			t.Errorf("mayHoldNumber(%q) = %v", tc.in, got)
+		}
+	}
+}
+
+// TestSparseFields checks the sparse field reader against field on each
+// field in turn, on random segments of every kind, with the standard and a
+// digit-like field separator: fed whole (sparse) and byte by byte (each
+// field complete on its own), a message gives the same event.
+func TestSparseFields(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 4))
+	names := []string{"PID", "NK1", "PV1", "GT1", "MRG", "IN1", "IN2", "ZXY", "OBX", "SFT", "PRT", "MSA", "ERR", "NTE", "OBR", "EVN"}
+	for i := range 400 {
+		sep := "|"
+		if i%4 == 3 {
+			sep = "-" // a separator the filter's runs hold
+		}
+		var b strings.Builder
+		b.WriteString("MSH" + sep + "^~\\&" + sep + "A" + sep + "B" + sep + "C" + sep + "D" + sep + sep + sep + "ADT^A01" + sep + "R1" + sep + "P" + sep + "2.5\r")
+		for range 1 + r.IntN(4) {
+			b.WriteString(names[r.IntN(len(names))])
+			for range 1 + r.IntN(45) {
+				b.WriteString(sep)
+				b.Write(randNumberText(r, r.IntN(24)))
+			}
+			b.WriteString("\r")
+		}
+		c := conv(mllp(b.String()))
+		whole := parsertest.Replay(Factory, c, parsertest.Whole, nil)
+		bytewise := parsertest.Replay(Factory, c, parsertest.ByteByByte, nil)
+		if w, g := phiOf(whole), phiOf(bytewise); w != g || whole.JSON() != bytewise.JSON() {
+			t.Fatalf("message %q:\nwhole  %s\nfields %s", b.String(), w, g)
+		}
+	}
+}
+
+// phiOf renders the PHI values of a run's events.
+func phiOf(rec *parsertest.Recorder) string {
+	var b strings.Builder
+	for _, e := range rec.Events {
+		if m, ok := e.Body.(*Message); ok {
+			for _, p := range m.PHI {
+				b.WriteString(p.Field + " " + p.Category + " " + p.Value + "\n")
+			}
+		}
+	}
+	return b.String()
+}
