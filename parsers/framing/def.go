@@ -120,7 +120,6 @@ type def struct {
 	endDelims  []delimiter
 	startIsEnd bool     // a closing delimiter also opens the next frame (HDLC-style flags)
 	ends       [][]byte // delimited: alternatives
-	maxEnd     int      // longest end
 	escape     int      // -1 none
 	escXor     byte
 	trailer    int

@@ -76,16 +76,6 @@ func (f *field) present(fr []byte, dir int8, cc *condCache) bool {
 	return true
 }
 
-// uintValue reads a uint field; ok is false when the frame does not hold
-// it.
-func (f *field) uintValue(fr []byte) (uint64, bool) {
-	b, ok := f.span(fr)
-	if !ok {
-		return 0, false
-	}
-	return readUint(b, f.big), true
-}
-
 // condCache remembers, for one frame, the conditions already evaluated
 // (by id; many fields share one condition).
 type condCache struct{ done, val uint64 }
@@ -244,7 +234,7 @@ func (f *field) regexText(fr []byte) (string, bool) {
 		return "", false
 	}
 	m := f.re.FindSubmatchIndex(w)
-	if m == nil || len(m) < 4 || m[2] < 0 || m[3] <= m[2] {
+	if len(m) < 4 || m[2] < 0 || m[3] <= m[2] {
 		return "", false
 	}
 	s := decodeText(w[m[2]:m[3]], f.cs)
