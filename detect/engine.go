@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sort"
@@ -40,9 +41,14 @@ const (
 	// maxMasked bounds the masked excerpts in one alert.
 	maxMasked = 16
 	// maxBaseline bounds every learned set (AE titles, addresses, senders,
-	// services...): past it, new keys are not learned and not reported,
-	// and Stats.BaselineFull counts them.
+	// services...), and all the per-key address and title sets together:
+	// past it, new keys are not learned and not reported, and
+	// Stats.BaselineFull counts them.
 	maxBaseline = 1 << 16
+	// maxFlowPending bounds the alerts held for one flow (distinct rule and
+	// sub-key pairs); past it, a finding that would open another is
+	// emitted at once as an alert of its own.
+	maxFlowPending = 32
 )
 
 // Options configure an Engine.
@@ -80,8 +86,8 @@ type Engine struct {
 	ownGeo bool
 	ps     pseudonymizer
 
-	sev      map[string]string // rule id -> severity override
-	disabled map[string]bool
+	sev      []string // by rule index: severity override or ""
+	disabled []bool   // by rule index
 
 	start    time.Time // first event time: learning runs from here
 	recStart time.Time // while a flow record is handled: the flow's start
@@ -98,15 +104,37 @@ type Engine struct {
 	aeIPs       map[string]set[netip.Addr] // calling AE -> addresses
 	calledBySrv map[netip.AddrPort]set[string]
 	srvReported set[netip.AddrPort]
-	hl7Known    set[string]
-	hl7IPs      map[string]set[netip.Addr]
+	hl7Senders  map[string]set[netip.Addr] // known senders -> their addresses (nil: none kept)
 	moveDests   set[string]
-	writers     set[string] // ip|command
-	svcKnown    set[svcKey] // reported or learned services
+	writers     set[writerKey] // node and N-* command
+	svcKnown    set[svcKey]    // reported or learned services
 	hiReported  set[svcKey]
 	dicomPlain  set[netip.Addr]
 	dicomTLS    set[netip.Addr]
 	mixedDone   set[netip.Addr]
+	nested      int // entries in the per-key sets (aeIPs, hl7Senders, calledBySrv)
+
+	in       interner            // strings kept by pending alerts and baselines
+	lists    map[uint64][]string // shared lists of pending alerts, by hash
+	listHash maphash.Hash
+	listBuf  []string
+	ipStr    map[netip.Addr]string // address text for assets (bounded)
+
+	// Scratch buffers for building findings: a finding points into them
+	// (and into its event), never the other way round. Buffers that held
+	// patient values are cleared after each use.
+	idBuf     []string
+	maskBuf   []labelled
+	catBuf    []string
+	tagBuf    []string
+	wildBuf   []uint32
+	nodeBuf   []node
+	detBuf    []detail
+	reasonBuf []string
+	noFlow    flowState // state of a flow record's flow that had no events
+	lastRule  int       // index of the rule last reported
+	typeBuf   []byte    // an HL7 message type being put together
+	maskText  []byte    // a masked excerpt being made
 }
 
 type set[K comparable] map[K]struct{}
@@ -129,7 +157,12 @@ type rateState struct {
 	windowStart time.Time
 	n           int
 	suppressed  int // dropped since the last emitted alert
-	last        *pending
+	// The last emitted alert (evidence dropped), for the summary at Close.
+	hasLast    bool
+	last       Alert
+	lastTS     time.Time
+	lastSensor string
+	lastKey    event.Key
 }
 
 // New makes an engine for a policy (nil: policy.Default()).
@@ -155,19 +188,18 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		pol: pol, opts: opts, geo: opts.Geo,
-		ps:          pseudonymizer{key: append([]byte(nil), key...)},
-		sev:         map[string]string{},
-		disabled:    map[string]bool{},
+		ps:          newPseudonymizer(key),
+		sev:         make([]string, len(ruleTable)),
+		disabled:    make([]bool, len(ruleTable)),
 		flows:       map[*parser.Flow]*flowState{},
 		rate:        map[rateKey]*rateState{},
 		aeKnown:     set[string]{},
 		aeIPs:       map[string]set[netip.Addr]{},
 		calledBySrv: map[netip.AddrPort]set[string]{},
 		srvReported: set[netip.AddrPort]{},
-		hl7Known:    set[string]{},
-		hl7IPs:      map[string]set[netip.Addr]{},
+		hl7Senders:  map[string]set[netip.Addr]{},
 		moveDests:   set[string]{},
-		writers:     set[string]{},
+		writers:     set[writerKey]{},
 		svcKnown:    set[svcKey]{},
 		hiReported:  set[svcKey]{},
 		dicomPlain:  set[netip.Addr]{},
@@ -184,11 +216,15 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 		e.geo, e.ownGeo = db, true
 	}
 	for id, r := range pol.Rules {
+		i, ok := ruleIndex[id]
+		if !ok {
+			continue // CheckPolicy refused it already
+		}
 		if r.Severity != "" {
-			e.sev[id] = r.Severity
+			e.sev[i] = r.Severity
 		}
 		if !pol.RuleEnabled(id) {
-			e.disabled[id] = true
+			e.disabled[i] = true
 		}
 	}
 	return e, nil
@@ -282,16 +318,16 @@ func (e *Engine) flush() error {
 func (e *Engine) Close() error {
 	for _, fs := range e.open {
 		if !fs.done {
-			e.finish(fs, nil, fs.lastEv)
+			e.finish(fs, nil, fs.lastTS)
 		}
 	}
 	e.open = nil
 	for _, rs := range e.rateList {
-		if n := rs.suppressed; n > 0 && rs.last != nil {
-			a := rs.last.alert
+		if n := rs.suppressed; n > 0 && rs.hasLast {
+			a := rs.last
 			a.Evidence = Evidence{Details: map[string]any{"rate_limited_alerts": n}}
 			a.Count, a.RateLimited, a.Suppressed = n, true, 0
-			ev := &event.Event{TS: rs.last.last, Flow: nil, Sensor: rs.last.sensor, Body: &a, Key: rs.last.evKey}
+			ev := &event.Event{TS: rs.lastTS, Flow: nil, Sensor: rs.lastSensor, Body: &a, Key: rs.lastKey}
 			rs.suppressed = 0
 			e.out = append(e.out, ev)
 		}
@@ -309,7 +345,7 @@ type flowState struct {
 	flow   *parser.Flow
 	pend   []*pending
 	done   bool
-	lastEv *event.Event
+	lastTS time.Time // of the flow's last event (never the event: it holds patient values)
 
 	tlsSeen      bool
 	tlsEncrypted bool
@@ -327,7 +363,7 @@ func (e *Engine) state(ev *event.Event) *flowState {
 		e.flows[ev.Flow] = fs
 		e.open = append(e.open, fs)
 	}
-	fs.lastEv = ev
+	fs.lastTS = ev.TS
 	return fs
 }
 
@@ -359,16 +395,18 @@ func (e *Engine) handle(ev *event.Event) {
 	case *flow.Record:
 		e.flowRecord(ev, b)
 	}
+	e.scrub()
 }
 
 // finding is one observation a rule makes; findings of the same rule on the
-// same flow (and sub-key) fold into one alert.
+// same flow (and sub-key) fold into one alert. A finding points into its
+// event and the engine's scratch buffers: report copies what it keeps.
 type finding struct {
 	rule     string
 	sub      string // extra aggregation key
 	severity string // "" : the rule's default
 	asset    netip.Addr
-	assets   []Asset
+	nodes    []node // the alert's assets
 	protocol string
 	dataCat  string // "": the rule's default
 	clear    bool   // report only if the flow turns out not to be encrypted
@@ -378,18 +416,28 @@ type finding struct {
 	ids      []string // patient identifier values (pseudonymised here)
 	masked   []labelled
 	messages int
-	details  map[string]any
+	details  []detail
 }
 
 type labelled struct{ label, value string }
 
-// pending is an alert being aggregated.
+// pending is an alert being aggregated; the Alert is made when it is
+// emitted. It holds no patient value: 64-bit hashes of the identifiers seen
+// (to count them) and the HMACs of those it lists. It is kept small: there
+// is one per flow with a finding until the flow ends.
 type pending struct {
-	alert    Alert
-	sub      string
+	rule     int16 // index in ruleTable
+	sevRank  int8  // -1: the rule's severity
+	nnodes   uint8 // the first nnodes of nodes are the assets
+	npseud   uint8 // pseudonyms listed in pseud
 	clear    bool
-	sevRank  int
+	count    int
+	messages int
+	sub      string
+	dataCat  string // "": the rule's
+	protocol string
 	asset    netip.Addr
+	nodes    [2]pnode
 	first    time.Time
 	last     time.Time
 	sensor   string
@@ -398,41 +446,99 @@ type pending struct {
 	fields   []string
 	tags     []string
 	cats     []string
-	patients set[string]
+	patients patientSet
+	pseud    [maxPatients]uint64 // pseudonyms (HMAC prefixes) listed, first seen first
 	masked   []string
+	details  []detail
+}
+
+// pnode is an asset as a pending alert keeps it.
+type pnode struct {
+	ip   netip.Addr
+	role string
+	x    *nodeExtra // nil when none of it is set
+}
+
+type nodeExtra struct{ ae, app, class, cty string }
+
+// nodes returns ns in the engine's node buffer (valid until the next call).
+func (e *Engine) nodes(ns ...node) []node {
+	clear(e.nodeBuf)
+	e.nodeBuf = append(e.nodeBuf[:0], ns...)
+	return e.nodeBuf
+}
+
+// dets returns ds in the engine's detail buffer (valid until the next call).
+func (e *Engine) dets(ds ...detail) []detail {
+	clear(e.detBuf)
+	e.detBuf = append(e.detBuf[:0], ds...)
+	return e.detBuf
+}
+
+// scrub empties the scratch buffers that may hold an event's strings, so
+// that the engine keeps nothing of an event (whose strings may share memory
+// with its patient values) once it is handled.
+func (e *Engine) scrub() {
+	clear(e.nodeBuf)
+	clear(e.detBuf)
+	e.nodeBuf, e.detBuf = e.nodeBuf[:0], e.detBuf[:0]
+}
+
+// clientServer gives the usual two assets of a flow.
+func clientServer(cli, srv netip.Addr) (node, node) {
+	return node{ip: cli, role: "client"}, node{ip: srv, role: "server"}
+}
+
+// findPending returns the alert pending for a rule and sub-key on a flow.
+func findPending(fs *flowState, rule int, sub string) *pending {
+	if fs == nil {
+		return nil
+	}
+	for _, x := range fs.pend {
+		if int(x.rule) == rule && x.sub == sub {
+			return x
+		}
+	}
+	return nil
 }
 
 // report adds a finding for the flow of ev (nil flow: emitted at once).
+// Confirming an alert already pending for the flow allocates nothing
+// unless the finding brings new fields, categories, details or patients.
 func (e *Engine) report(ev *event.Event, fs *flowState, f *finding) {
-	if e.disabled[f.rule] {
+	idx := e.lastRule
+	if f.rule != ruleTable[idx].ID {
+		i, ok := ruleIndex[f.rule]
+		if !ok {
+			panic("detect: rule " + f.rule + " missing from the rule table")
+		}
+		idx, e.lastRule = i, i
+	}
+	if e.disabled[idx] {
 		return
 	}
-	ri := ruleByID(f.rule)
-	if ri == nil {
-		panic("detect: rule " + f.rule + " missing from the rule table")
-	}
-	var p *pending
-	if fs != nil {
-		for _, x := range fs.pend {
-			if x.alert.RuleID == f.rule && x.sub == f.sub {
-				p = x
-				break
-			}
-		}
-	}
+	p := findPending(fs, idx, f.sub)
 	if p == nil {
 		p = &pending{
-			alert: Alert{
-				RuleID: ri.ID, Title: ri.Title, Severity: ri.Severity, Category: ri.Category,
-				Capability: ri.Capability, Threat: ri.Threat, DataCategory: ri.DataCategory,
-				Protocol: f.protocol, Assets: f.assets,
-				Remediation: Remediation{ZH: ri.RemediationZH, EN: ri.RemediationEN},
-			},
-			sub: f.sub, clear: f.clear, sevRank: -1, asset: f.asset,
-			first: ev.TS, sensor: ev.Sensor, flow: ev.Flow, patients: set[string]{},
+			rule: int16(idx), sevRank: -1, clear: f.clear, sub: e.in.str(f.sub), protocol: e.in.str(f.protocol), asset: f.asset,
+			first: ev.TS, sensor: ev.Sensor, flow: ev.Flow,
+		}
+		for i, n := range f.nodes {
+			if i == len(p.nodes) {
+				panic("detect: a finding with more than two assets")
+			}
+			p.nodes[i] = pnode{ip: n.ip, role: n.role}
+			if n.ae != "" || n.app != "" || n.class != "" || n.cty != "" {
+				p.nodes[i].x = &nodeExtra{ae: e.in.str(n.ae), app: e.in.str(n.app), class: e.in.str(n.class), cty: e.in.str(n.cty)}
+			}
+			p.nnodes++
 		}
 		if fs != nil {
-			fs.pend = append(fs.pend, p)
+			if len(fs.pend) < maxFlowPending {
+				fs.pend = append(fs.pend, p)
+			} else {
+				fs = nil // emitted below, on its own
+			}
 		}
 	}
 	p.last, p.evKey = ev.TS, ev.Key
@@ -442,114 +548,143 @@ func (e *Engine) report(ev *event.Event, fs *flowState, f *finding) {
 	if !e.recStart.IsZero() && e.recStart.Before(p.first) {
 		p.first = e.recStart
 	}
-	p.alert.Count++
+	p.count++
 	sev := f.severity
 	if sev == "" {
-		sev = ri.Severity
+		sev = ruleTable[idx].Severity
 	}
-	if r := policy.SeverityRank(sev); r > p.sevRank {
-		p.sevRank, p.alert.Severity = r, sev
+	if r := policy.SeverityRank(sev); r > int(p.sevRank) {
+		p.sevRank = int8(r)
 	}
-	if f.dataCat != "" {
-		p.alert.DataCategory = f.dataCat
+	if f.dataCat != "" && f.dataCat != p.dataCat {
+		p.dataCat = e.in.str(f.dataCat)
 	}
-	p.fields = addAll(p.fields, f.fields)
-	p.tags = addAll(p.tags, f.tags)
-	p.cats = addAll(p.cats, f.cats)
-	ev0 := &p.alert.Evidence
-	ev0.Messages += f.messages
-	for _, id := range f.ids {
-		ps := e.ps.pseudonym(id)
-		if !p.patients.has(ps) && len(p.patients) < maxPatientSet {
-			p.patients[ps] = struct{}{}
-			if len(ev0.Patients) < maxPatients {
-				ev0.Patients = append(ev0.Patients, ps)
+	p.fields = e.mergeStrings(p.fields, f.fields)
+	p.tags = e.mergeStrings(p.tags, f.tags)
+	p.cats = e.mergeStrings(p.cats, f.cats)
+	p.messages += f.messages
+	// Patients: distinct identifiers are counted by a 64-bit hash; only
+	// the first maxPatients get a pseudonym (an HMAC).
+	if p.patients.n < maxPatientSet {
+		for _, id := range f.ids {
+			if p.patients.add(e.ps.hash(id)) && p.npseud < maxPatients {
+				p.pseud[p.npseud] = e.ps.mac64(id)
+				p.npseud++
 			}
 		}
 	}
 	if e.opts.Evidence == EvidenceMasked {
 		for _, m := range f.masked {
-			s := m.label + "=" + mask(m.value)
-			if len(p.masked) < maxMasked && !slices.Contains(p.masked, s) {
-				p.masked = append(p.masked, s)
+			if len(p.masked) >= maxMasked {
+				break
+			}
+			b := appendMask(append(append(e.maskText[:0], m.label...), '='), m.value)
+			e.maskText = b
+			if !slices.ContainsFunc(p.masked, func(x string) bool { return x == string(b) }) {
+				p.masked = append(p.masked, string(b))
 			}
 		}
+		clear(e.maskText)
 	}
 	if len(f.details) > 0 {
-		if ev0.Details == nil {
-			ev0.Details = map[string]any{}
-		}
-		for k, v := range f.details {
-			if old, ok := ev0.Details[k]; ok {
-				if on, ok := old.(int); ok {
-					if vn, ok := v.(int); ok && vn > on {
-						ev0.Details[k] = vn // counters keep their maximum
-					}
-					continue
-				}
-				if os, ok := old.([]string); ok {
-					if vs, ok := v.([]string); ok {
-						ev0.Details[k] = addAll(os, vs)
-					}
-					continue
-				}
-				continue // first value wins
-			}
-			ev0.Details[k] = v
-		}
+		p.details = e.mergeDetails(p.details, f.details)
 	}
 	if fs == nil {
 		e.emit(p)
 	}
 }
 
-// addAll appends the elements of b missing from a, keeping a's order.
-func addAll(a, b []string) []string {
-	for _, x := range b {
-		if !slices.Contains(a, x) {
-			a = append(a, x)
+// assets makes the alert's assets (address text, interned names).
+func (e *Engine) assets(p *pending) []Asset {
+	if p.nnodes == 0 {
+		return nil
+	}
+	as := make([]Asset, p.nnodes)
+	for i, n := range p.nodes[:p.nnodes] {
+		as[i] = Asset{IP: e.ipText(n.ip), Role: n.role}
+		if x := n.x; x != nil {
+			as[i].AETitle, as[i].Application, as[i].DeviceClass, as[i].Country = x.ae, x.app, x.class, x.cty
 		}
 	}
-	return a
+	return as
+}
+
+// formatEventTime is t.UTC().Format(event.TimeLayout), without the
+// layout interpreter.
+func formatEventTime(t time.Time) string {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format(event.TimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	var b [30]byte
+	put := func(i, n, w int) {
+		for j := i + w - 1; j >= i; j-- {
+			b[j] = byte('0' + n%10)
+			n /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond(), 9)
+	b[29] = 'Z'
+	return string(b[:])
+}
+
+// ipText gives an address as text, from a bounded cache.
+func (e *Engine) ipText(a netip.Addr) string {
+	if s, ok := e.ipStr[a]; ok {
+		return s
+	}
+	s := a.String()
+	if e.ipStr == nil {
+		e.ipStr = map[netip.Addr]string{}
+	}
+	if len(e.ipStr) < maxInterned {
+		e.ipStr[a] = s
+	}
+	return s
 }
 
 // finish ends a flow: drops clear-text-only findings if it was encrypted,
-// and emits its alerts in the order they were first found.
-func (e *Engine) finish(fs *flowState, rec *flow.Record, ev *event.Event) {
+// and emits its alerts in the order they were first found. end (when no
+// flow record ends the flow) is the time of its last event.
+func (e *Engine) finish(fs *flowState, rec *flow.Record, end time.Time) {
 	fs.done = true
 	delete(e.flows, fs.flow)
 	encrypted := fs.tlsEncrypted
 	if rec != nil && rec.Encrypted && rec.EncryptionBasis == "parser" {
 		encrypted = true
 	}
-	for _, p := range fs.pend {
+	for i, p := range fs.pend {
+		fs.pend[i] = nil
 		if p.clear && encrypted {
 			continue
 		}
-		if ev != nil && ev.TS.After(p.last) && rec == nil {
-			p.last = ev.TS
+		if rec == nil && end.After(p.last) {
+			p.last = end
 		}
 		e.emit(p)
 	}
-	fs.pend = nil
+	fs.pend = fs.pend[:0]
 }
 
-// emit finalises an alert and passes it through the rate limit.
+// emit passes a pending alert through the rate limit and makes the Alert
+// of one that passes.
 func (e *Engine) emit(p *pending) {
-	a := &p.alert
-	if s, ok := e.sev[a.RuleID]; ok {
-		a.Severity = s
-	}
-	sort.Strings(p.fields)
-	sortTags(p.tags)
-	sort.Strings(p.cats)
-	a.Evidence.Fields, a.Evidence.Tags, a.Evidence.PHICategories = p.fields, p.tags, p.cats
-	a.Evidence.PatientCount = len(p.patients)
-	a.Evidence.Masked = p.masked
-	a.FirstSeen = p.first.UTC().Format(event.TimeLayout)
-	a.LastSeen = p.last.UTC().Format(event.TimeLayout)
-
-	rk := rateKey{a.RuleID, p.asset}
+	ri := &ruleTable[p.rule]
+	rk := rateKey{ri.ID, p.asset}
 	rs := e.rate[rk]
 	if rs == nil && len(e.rate) >= maxBaseline {
 		e.stats.BaselineFull++
@@ -564,14 +699,60 @@ func (e *Engine) emit(p *pending) {
 	}
 	if rs.n >= e.pol.Limits.AlertsPerAssetPerHour {
 		rs.suppressed++
-		e.stats.RateLimited[a.RuleID]++
+		e.stats.RateLimited[ri.ID]++
 		return
 	}
 	rs.n++
-	a.Suppressed = rs.suppressed
+
+	a := &Alert{
+		RuleID: ri.ID, Title: ri.Title, Severity: ri.Severity, Category: ri.Category,
+		Capability: ri.Capability, Threat: ri.Threat, DataCategory: ri.DataCategory,
+		Protocol: p.protocol, Assets: e.assets(p),
+		Remediation: Remediation{ZH: ri.RemediationZH, EN: ri.RemediationEN},
+		Count:       p.count,
+		Suppressed:  rs.suppressed,
+	}
+	if p.sevRank >= 0 {
+		a.Severity = policy.Severities[p.sevRank]
+	}
+	if s := e.sev[p.rule]; s != "" {
+		a.Severity = s
+	}
+	if p.dataCat != "" {
+		a.DataCategory = p.dataCat
+	}
+	ev0 := &a.Evidence
+	// Shared lists: sorted copies.
+	ev0.Fields, ev0.Tags, ev0.PHICategories = slices.Clone(p.fields), slices.Clone(p.tags), slices.Clone(p.cats)
+	sort.Strings(ev0.Fields)
+	sortTags(ev0.Tags)
+	sort.Strings(ev0.PHICategories)
+	if p.npseud > 0 {
+		ev0.Patients = make([]string, p.npseud)
+		for i, h := range p.pseud[:p.npseud] {
+			ev0.Patients[i] = pseudonymText(h)
+		}
+	}
+	ev0.PatientCount = p.patients.n
+	ev0.Messages = p.messages
+	ev0.Masked = p.masked
+	if len(p.details) > 0 {
+		m := make(map[string]any, len(p.details))
+		for i := range p.details {
+			m[p.details[i].key] = p.details[i].value()
+		}
+		ev0.Details = m
+	}
+	a.FirstSeen = formatEventTime(p.first)
+	a.LastSeen = a.FirstSeen
+	if !p.last.Equal(p.first) {
+		a.LastSeen = formatEventTime(p.last)
+	}
+
 	rs.suppressed = 0
-	rs.last = p
-	e.stats.Alerts[a.RuleID]++
+	rs.hasLast, rs.last, rs.lastTS, rs.lastSensor, rs.lastKey = true, *a, p.last, p.sensor, p.evKey
+	rs.last.Evidence = Evidence{}
+	e.stats.Alerts[ri.ID]++
 	e.out = append(e.out, &event.Event{TS: p.last, Flow: p.flow, Sensor: p.sensor, Body: a, Key: p.evKey})
 }
 
@@ -590,6 +771,35 @@ func novel[K comparable](e *Engine, s set[K], k K, t time.Time) bool {
 	}
 	s[k] = struct{}{}
 	return !e.learning(t)
+}
+
+// novelStr is novel for a string from an event: the baseline keeps an
+// interned copy.
+func (e *Engine) novelStr(s set[string], k string, t time.Time) bool {
+	if s.has(k) {
+		return false
+	}
+	return novel(e, s, e.in.str(k), t)
+}
+
+// novelNested is novel for the per-key address sets, which share one
+// budget of maxBaseline entries.
+func (e *Engine) novelNested(s set[netip.Addr], k netip.Addr, t time.Time) bool {
+	if s.has(k) {
+		return false
+	}
+	if e.nested >= maxBaseline {
+		e.stats.BaselineFull++
+		return false
+	}
+	if novel(e, s, k, t) {
+		e.nested++
+		return true
+	}
+	if s.has(k) {
+		e.nested++ // learned
+	}
+	return false
 }
 
 func ipOf(ap netip.AddrPort) netip.Addr { return ap.Addr().Unmap() }

@@ -257,28 +257,3 @@ func TestDeterministic(t *testing.T) {
 		t.Errorf("alert events lack the envelope:\n%s", outs[0])
 	}
 }
-
-// BenchmarkEngine measures detection cost per event over the events of the
-// sample captures (DICOM, HL7, TLS and flow records).
-func BenchmarkEngine(b *testing.B) {
-	var evs []*event.Event
-	for _, pc := range []string{"../pcaps/dicom-store.pcap", "../pcaps/hl7-mllp.pcap", "../pcaps/https-curl.pcap"} {
-		c := &collect{}
-		p := pipeline.New(pipeline.Config{Workers: 1, Flow: flow.Config{Parsers: parsers.All}})
-		p.Run(context.Background(), []string{pc}, c, func(err error) { b.Fatal(err) })
-		evs = append(evs, c.evs...)
-	}
-	eng, err := New(nil, Options{Key: testKey})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := eng.Write(evs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
-}

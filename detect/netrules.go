@@ -12,26 +12,34 @@ import (
 	"github.com/medtap/medtap/sensor/flow"
 )
 
+// writerKey is a node and the N-* command it issued (MT-OP-001).
+type writerKey struct {
+	ip  netip.Addr
+	cmd string
+}
+
 // dimseOps runs the manipulation, bulk-read and redirection rules.
-func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, srv netip.Addr, assets []Asset, wild map[uint32]bool) {
+func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, srv netip.Addr, c, s node, wild []uint32) {
 	switch d.Command {
 	case "N-SET", "N-ACTION", "N-CREATE", "N-DELETE":
-		if novel(e, e.writers, req.String()+"|"+d.Command, ev.TS) {
+		if novel(e, e.writers, writerKey{req, e.in.str(d.Command)}, ev.TS) {
 			sev := "medium"
 			if d.Command == "N-ACTION" || d.Command == "N-DELETE" {
 				sev = "high"
 			}
-			det := map[string]any{"commands": []string{d.Command}, "sop_classes": []string{d.SOPClassUID}}
+			det := e.dets(dL1("commands", d.Command), dL1("sop_classes", d.SOPClassUID))
 			if d.ActionTypeID != nil {
-				det["action_type_id"] = int(*d.ActionTypeID)
+				det = append(det, dI("action_type_id", int(*d.ActionTypeID)))
+				e.detBuf = det
 			}
-			e.report(ev, fs, &finding{rule: RuleNewWriter, sub: d.Command, severity: sev, asset: req, assets: assets,
+			e.report(ev, fs, &finding{rule: RuleNewWriter, sub: d.Command, severity: sev, asset: req, nodes: e.nodes(c, s),
 				protocol: "dicom", messages: 1, details: det})
 		}
 	case "C-FIND", "C-MOVE", "C-GET":
-		var reasons, wtags []string
-		for t := range wild {
-			wtags = append(wtags, tagString(t))
+		reasons, wtags := e.reasonBuf[:0], e.tagBuf[:0]
+		for _, t := range wild {
+			var tb [11]byte
+			wtags = append(wtags, e.in.bytes(appendTag(tb[:0], t)))
 		}
 		if len(wtags) > 0 {
 			reasons = append(reasons, "wildcard")
@@ -50,12 +58,12 @@ func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, s
 		if n > lim {
 			reasons = append(reasons, "volume")
 		}
-		if len(reasons) > 0 {
-			sortTags(wtags)
-			e.report(ev, fs, &finding{rule: RuleBulkRead, asset: req, assets: assets, protocol: "dicom", tags: wtags, messages: 1,
-				details: map[string]any{"commands": []string{d.Command}, "reasons": reasons, "query_level": d.QueryRetrieveLevel,
-					"results": n, "limit": lim}})
+		if len(reasons) > 0 { // (tags are sorted when the alert is emitted)
+			e.report(ev, fs, &finding{rule: RuleBulkRead, asset: req, nodes: e.nodes(c, s), protocol: "dicom", tags: wtags, messages: 1,
+				details: e.dets(dL1("commands", d.Command), dL("reasons", reasons), dS("query_level", d.QueryRetrieveLevel),
+					dI("results", n), dI("limit", lim))})
 		}
+		e.reasonBuf, e.tagBuf = reasons[:0], wtags[:0]
 		if d.Command == "C-MOVE" && d.MoveDestination != "" {
 			dest := d.MoveDestination
 			flag := false
@@ -64,11 +72,11 @@ func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, s
 				_, ok := e.pol.DICOMAEAllow[dest]
 				flag, basis = !ok, "allow_list"
 			} else {
-				flag = novel(e, e.moveDests, dest, ev.TS)
+				flag = e.novelStr(e.moveDests, dest, ev.TS)
 			}
 			if flag {
-				e.report(ev, fs, &finding{rule: RuleMoveNewDest, sub: dest, asset: srv, assets: assets, protocol: "dicom", messages: 1,
-					details: map[string]any{"move_destination": dest, "basis": basis}})
+				e.report(ev, fs, &finding{rule: RuleMoveNewDest, sub: dest, asset: srv, nodes: e.nodes(c, s), protocol: "dicom", messages: 1,
+					details: e.dets(dS("move_destination", dest), dS("basis", basis))})
 			}
 		}
 	}
@@ -84,51 +92,47 @@ func (e *Engine) tlsHandshake(ev *event.Event, fs *flowState, h *tls.Handshake) 
 		fs.tlsEncrypted = true
 	}
 	cli, srv := ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)
-	assets := []Asset{{IP: cli.String(), Role: "client"}, {IP: srv.String(), Role: "server"}}
-	base := map[string]any{"tls_version": h.Version, "cipher": h.Cipher, "server_port": int(ev.Flow.Server.Port())}
-	if h.SNI != "" {
-		base["sni"] = h.SNI
-	}
-	det := func(extra ...any) map[string]any {
-		m := make(map[string]any, len(base)+len(extra)/2)
-		for k, v := range base {
-			m[k] = v
+	c, s := clientServer(cli, srv)
+	// det gives the common details and extra ones (only when reporting).
+	det := func(extra ...detail) []detail {
+		d := e.dets(dS("tls_version", h.Version), dS("cipher", h.Cipher), dI("server_port", int(ev.Flow.Server.Port())))
+		if h.SNI != "" {
+			d = append(d, dS("sni", h.SNI))
 		}
-		for i := 0; i+1 < len(extra); i += 2 {
-			m[extra[i].(string)] = extra[i+1]
-		}
-		return m
+		d = append(d, extra...)
+		e.detBuf = d
+		return d
 	}
 	switch h.Version {
 	case "SSLv2", "SSLv3":
-		e.report(ev, fs, &finding{rule: RuleTLSVersion, severity: "high", asset: srv, assets: assets, protocol: "tls", details: det()})
+		e.report(ev, fs, &finding{rule: RuleTLSVersion, severity: "high", asset: srv, nodes: e.nodes(c, s), protocol: "tls", details: det()})
 	case "TLSv1.0", "TLSv1.1":
-		e.report(ev, fs, &finding{rule: RuleTLSVersion, asset: srv, assets: assets, protocol: "tls", details: det()})
+		e.report(ev, fs, &finding{rule: RuleTLSVersion, asset: srv, nodes: e.nodes(c, s), protocol: "tls", details: det()})
 	}
 	if w, sev := weakCipher(h); w != "" {
 		dc := ""
 		if h.NullCipher {
 			dc = "unknown"
 		}
-		e.report(ev, fs, &finding{rule: RuleTLSCipher, severity: sev, asset: srv, assets: assets, protocol: "tls", dataCat: dc,
-			details: det("weakness", w)})
+		e.report(ev, fs, &finding{rule: RuleTLSCipher, severity: sev, asset: srv, nodes: e.nodes(c, s), protocol: "tls", dataCat: dc,
+			details: det(dS("weakness", w))})
 	}
-	if c := h.Cert; c != nil {
+	if ct := h.Cert; ct != nil {
 		var problems []string
 		sev := "medium"
-		if c.SelfSigned {
+		if ct.SelfSigned {
 			problems = append(problems, "self_signed")
 		}
-		if na, err := time.Parse(time.RFC3339, c.NotAfter); err == nil && ev.TS.After(na) {
+		if na, err := time.Parse(time.RFC3339, ct.NotAfter); err == nil && ev.TS.After(na) {
 			problems = append(problems, "expired")
 			sev = "high"
 		}
-		if nb, err := time.Parse(time.RFC3339, c.NotBefore); err == nil && ev.TS.Before(nb) {
+		if nb, err := time.Parse(time.RFC3339, ct.NotBefore); err == nil && ev.TS.Before(nb) {
 			problems = append(problems, "not_yet_valid")
 		}
 		if len(problems) > 0 {
-			e.report(ev, fs, &finding{rule: RuleTLSCert, severity: sev, asset: srv, assets: assets, protocol: "tls",
-				details: det("problems", problems, "cert_not_after", c.NotAfter, "cert_sha256", c.SHA256)})
+			e.report(ev, fs, &finding{rule: RuleTLSCert, severity: sev, asset: srv, nodes: e.nodes(c, s), protocol: "tls",
+				details: det(dL("problems", problems), dS("cert_not_after", ct.NotAfter), dS("cert_sha256", ct.SHA256))})
 		}
 	}
 	// DICOM over TLS on this server (for MT-TLS-005).
@@ -136,7 +140,7 @@ func (e *Engine) tlsHandshake(ev *event.Event, fs *flowState, h *tls.Handshake) 
 		if len(e.dicomTLS) < maxBaseline {
 			e.dicomTLS[srv] = struct{}{}
 		}
-		e.mixedTLS(ev, fs, srv, assets)
+		e.mixedTLS(ev, fs, srv, c, s)
 	}
 }
 
@@ -169,11 +173,11 @@ func (e *Engine) dicomTLSPort(p uint16) bool {
 	return false
 }
 
-func (e *Engine) mixedTLS(ev *event.Event, fs *flowState, srv netip.Addr, assets []Asset) {
+func (e *Engine) mixedTLS(ev *event.Event, fs *flowState, srv netip.Addr, c, s node) {
 	if e.dicomPlain.has(srv) && e.dicomTLS.has(srv) && !e.mixedDone.has(srv) {
 		e.mixedDone[srv] = struct{}{}
-		e.report(ev, fs, &finding{rule: RuleDICOMMixedTLS, asset: srv, assets: assets, protocol: "dicom",
-			details: map[string]any{"dicom_tls_ports": portInts(e.pol.DICOMTLSPorts)}})
+		e.report(ev, fs, &finding{rule: RuleDICOMMixedTLS, asset: srv, nodes: e.nodes(c, s), protocol: "dicom",
+			details: e.dets(detail{key: "dicom_tls_ports", kind: dInts, ints: portInts(e.pol.DICOMTLSPorts)})})
 	}
 }
 
@@ -185,10 +189,25 @@ func portInts(ps []uint16) []int {
 	return out
 }
 
-// remoteAccessPorts are the TCP ports MT-RMOT-001 watches.
-var remoteAccessPorts = map[uint16]string{
-	22: "ssh", 23: "telnet", 3389: "rdp", 5900: "vnc", 5901: "vnc", 5902: "vnc", 5903: "vnc",
-	5938: "teamviewer", 7070: "anydesk", 5985: "winrm", 5986: "winrm",
+// remoteAccessPort names the service of a TCP port MT-RMOT-001 watches.
+func remoteAccessPort(p uint16) (string, bool) {
+	switch p {
+	case 22:
+		return "ssh", true
+	case 23:
+		return "telnet", true
+	case 3389:
+		return "rdp", true
+	case 5900, 5901, 5902, 5903:
+		return "vnc", true
+	case 5938:
+		return "teamviewer", true
+	case 7070:
+		return "anydesk", true
+	case 5985, 5986:
+		return "winrm", true
+	}
+	return "", false
 }
 
 // flowRecord runs the rules that need the whole flow, then ends it.
@@ -198,21 +217,25 @@ func (e *Engine) flowRecord(ev *event.Event, r *flow.Record) {
 	}
 	fs := e.flows[ev.Flow]
 	if fs == nil {
-		fs = &flowState{flow: ev.Flow}
+		// No parser events: a scratch state, as nothing outlives this call.
+		fs = &e.noFlow
+		*fs = flowState{flow: ev.Flow, pend: fs.pend[:0]}
 	}
 	// Findings made here span the flow: from its start (the record's
 	// event time) to its end.
-	if end, err := time.Parse(event.TimeLayout, r.End); err == nil && end.After(ev.TS) {
+	if end, ok := parseEventTime(r.End); ok && end.After(ev.TS) {
 		e.recStart = ev.TS
 		defer func() { e.recStart = time.Time{} }()
-		ev = &event.Event{TS: end, Flow: ev.Flow, Sensor: ev.Sensor, Body: ev.Body, Key: ev.Key}
+		evc := *ev
+		evc.TS = end
+		ev = &evc
 	}
-	fs.lastEv = ev
+	fs.lastTS = ev.TS
 	f := ev.Flow
 	cli, srv := ipOf(f.Client), ipOf(f.Server)
 	port := f.Server.Port()
 	encrypted := fs.tlsEncrypted || (r.Encrypted && r.EncryptionBasis == "parser")
-	assets := []Asset{{IP: cli.String(), Role: "client"}, {IP: srv.String(), Role: "server"}}
+	c, s := clientServer(cli, srv)
 	medical := fs.proto
 	if medical == "" {
 		switch r.AppProto {
@@ -238,14 +261,14 @@ func (e *Engine) flowRecord(ev *event.Event, r *flow.Record) {
 			if fs.phi {
 				sev = "critical"
 			}
-			e.report(ev, fs, &finding{rule: RuleTLSRequired, severity: sev, asset: srv, assets: assets, protocol: medical,
-				details: map[string]any{"basis": why, "server_port": int(port), "phi_seen": fs.phi}})
+			e.report(ev, fs, &finding{rule: RuleTLSRequired, severity: sev, asset: srv, nodes: e.nodes(c, s), protocol: medical,
+				details: e.dets(dS("basis", why), dI("server_port", int(port)), dB("phi_seen", fs.phi))})
 		}
 		if medical == "dicom" {
 			if len(e.dicomPlain) < maxBaseline {
 				e.dicomPlain[srv] = struct{}{}
 			}
-			e.mixedTLS(ev, fs, srv, assets)
+			e.mixedTLS(ev, fs, srv, c, s)
 		}
 	}
 
@@ -258,29 +281,64 @@ func (e *Engine) flowRecord(ev *event.Event, r *flow.Record) {
 		open = r.PktsToClient > 0 && r.PktsToServer > 0
 	}
 	if open {
-		e.services(ev, fs, r, srv, f.Proto, port, assets)
+		e.services(ev, fs, r, srv, f.Proto, port, c, s)
 	}
 
 	// Remote access sessions.
-	if name, ok := remoteAccessPorts[port]; ok && f.Proto == 6 && open && r.PayloadToServer > 0 && r.PayloadToClient > 0 {
-		e.remoteAccess(ev, fs, cli, srv, name, assets)
+	if f.Proto == 6 && open && r.PayloadToServer > 0 && r.PayloadToClient > 0 {
+		if name, ok := remoteAccessPort(port); ok {
+			e.remoteAccess(ev, fs, cli, srv, name, c, s)
+		}
 	}
 
 	e.crossBorder(ev, fs, r, cli, srv, medical)
-	if fs.flow != nil {
-		e.finish(fs, r, ev)
-	}
+	e.finish(fs, r, ev.TS)
+	e.noFlow.flow = nil
 }
 
-func (e *Engine) services(ev *event.Event, fs *flowState, r *flow.Record, srv netip.Addr, proto uint8, port uint16, assets []Asset) {
+// parseEventTime reads an event time (event.TimeLayout, UTC:
+// "2006-01-02T15:04:05.000000000Z") without time.Parse's generality;
+// anything else goes to time.Parse.
+func parseEventTime(s string) (time.Time, bool) {
+	if len(s) == 30 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[29] == 'Z' {
+		num := func(a, b int) (int, bool) {
+			n := 0
+			for i := a; i < b; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				n = n*10 + int(c-'0')
+			}
+			return n, true
+		}
+		y, ok1 := num(0, 4)
+		mo, ok2 := num(5, 7)
+		d, ok3 := num(8, 10)
+		h, ok4 := num(11, 13)
+		mi, ok5 := num(14, 16)
+		sec, ok6 := num(17, 19)
+		ns, ok7 := num(20, 29)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && sec < 60 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC)
+			if t.Day() == d { // no normalisation (Feb 30)
+				return t, true
+			}
+		}
+	}
+	t, err := time.Parse(event.TimeLayout, s)
+	return t, err == nil
+}
+
+func (e *Engine) services(ev *event.Event, fs *flowState, r *flow.Record, srv netip.Addr, proto uint8, port uint16, c, s node) {
 	k := svcKey{srv, proto, port}
-	svc := policy.Service{Proto: proto, Port: port, PortEnd: port}.String()
 	for _, h := range e.pol.HighRiskServices {
 		if h.Contains(proto, port) {
 			if !e.hiReported.has(k) && len(e.hiReported) < maxBaseline {
 				e.hiReported[k] = struct{}{}
-				e.report(ev, fs, &finding{rule: RuleHighRiskSvc, sub: svc, asset: srv, assets: assets,
-					details: map[string]any{"service": svc, "service_name": h.Name, "app_proto": r.AppProto}})
+				svc := policy.Service{Proto: proto, Port: port, PortEnd: port}.String()
+				e.report(ev, fs, &finding{rule: RuleHighRiskSvc, sub: svc, asset: srv, nodes: e.nodes(c, s),
+					details: e.dets(dS("service", svc), dS("service_name", h.Name), dS("app_proto", r.AppProto))})
 			}
 			break
 		}
@@ -289,24 +347,24 @@ func (e *Engine) services(ev *event.Event, fs *flowState, r *flow.Record, srv ne
 	if dc == nil {
 		return
 	}
-	for _, s := range dc.Services {
-		if s.Contains(proto, port) {
+	for _, x := range dc.Services {
+		if x.Contains(proto, port) {
 			return
 		}
 	}
 	if novel(e, e.svcKnown, k, ev.TS) {
-		as := append([]Asset(nil), assets...)
-		as[1].DeviceClass = dc.Name
+		svc := policy.Service{Proto: proto, Port: port, PortEnd: port}.String()
+		s.class = dc.Name
 		exp := make([]string, 0, len(dc.Services))
-		for _, s := range dc.Services {
-			exp = append(exp, s.String())
+		for _, x := range dc.Services {
+			exp = append(exp, x.String())
 		}
-		e.report(ev, fs, &finding{rule: RuleUnexpectedSvc, sub: svc, asset: srv, assets: as,
-			details: map[string]any{"service": svc, "device_class": dc.Name, "expected": exp, "app_proto": r.AppProto}})
+		e.report(ev, fs, &finding{rule: RuleUnexpectedSvc, sub: svc, asset: srv, nodes: e.nodes(c, s),
+			details: e.dets(dS("service", svc), dS("device_class", dc.Name), dL("expected", exp), dS("app_proto", r.AppProto))})
 	}
 }
 
-func (e *Engine) remoteAccess(ev *event.Event, fs *flowState, cli, srv netip.Addr, name string, assets []Asset) {
+func (e *Engine) remoteAccess(ev *event.Event, fs *flowState, cli, srv netip.Addr, name string, c, s node) {
 	rm := e.pol.RemoteMaintenance
 	allowed := policy.Contains(rm.AllowedPeers, cli)
 	external := !e.pol.Internal(cli)
@@ -329,14 +387,13 @@ func (e *Engine) remoteAccess(ev *event.Event, fs *flowState, cli, srv netip.Add
 	if len(reasons) == 0 {
 		return
 	}
-	as := append([]Asset(nil), assets...)
-	as[0].Country = country
-	det := map[string]any{"service_name": name, "reasons": reasons, "local_time": ev.TS.UTC().Add(rm.UTCOffset).Format("15:04")}
+	c.cty = country
+	det := e.dets(dS("service_name", name), dL("reasons", reasons), dS("local_time", ev.TS.UTC().Add(rm.UTCOffset).Format("15:04")))
 	if country != "" {
-		det["country"] = country
-		det["geo_db"] = e.geo.Version()
+		det = append(det, dS("country", country), dS("geo_db", e.geo.Version()))
+		e.detBuf = det
 	}
-	e.report(ev, fs, &finding{rule: RuleRemoteAccess, severity: sev, asset: srv, assets: as, details: det})
+	e.report(ev, fs, &finding{rule: RuleRemoteAccess, severity: sev, asset: srv, nodes: e.nodes(c, s), details: det})
 }
 
 func (e *Engine) crossBorder(ev *event.Event, fs *flowState, r *flow.Record, cli, srv netip.Addr, medical string) {
@@ -345,7 +402,7 @@ func (e *Engine) crossBorder(ev *event.Event, fs *flowState, r *flow.Record, cli
 		if i == 1 {
 			local = srv
 		}
-		if !peer.IsValid() || e.pol.Internal(peer) || !peer.IsGlobalUnicast() || !e.pol.Internal(local) {
+		if !peer.IsValid() || !peer.IsGlobalUnicast() || e.pol.Internal(peer) || !e.pol.Internal(local) {
 			continue
 		}
 		country := e.geo.Country(peer)
@@ -375,22 +432,22 @@ func (e *Engine) crossBorder(ev *event.Event, fs *flowState, r *flow.Record, cli
 		if i == 1 {
 			sent = r.PayloadToClient
 		}
-		la := Asset{IP: local.String(), Role: "client"}
-		pa := Asset{IP: peer.String(), Role: "server", Country: country}
+		la := node{ip: local, role: "client"}
+		pa := node{ip: peer, role: "server", cty: country}
 		if i == 1 {
-			la.Role, pa.Role = "server", "client"
+			la.role, pa.role = "server", "client"
 		}
 		if dc != nil {
-			la.DeviceClass = dc.Name
+			la.class = dc.Name
 		}
 		app := r.AppProto
 		if medical != "" {
 			app = medical
 		}
 		e.report(ev, fs, &finding{rule: RuleCrossBorder, severity: sev, dataCat: cat, asset: local, protocol: app,
-			assets: []Asset{la, pa},
-			details: map[string]any{"country": country, "direction": dir, "geo_db": e.geo.Version(),
-				"bytes_to_peer": int(sent), "app_proto": r.AppProto, "phi_seen": fs.phi}})
+			nodes: e.nodes(la, pa),
+			details: e.dets(dS("country", country), dS("direction", dir), dS("geo_db", e.geo.Version()),
+				dI("bytes_to_peer", int(sent)), dS("app_proto", r.AppProto), dB("phi_seen", fs.phi))})
 		return
 	}
 }

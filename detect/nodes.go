@@ -26,10 +26,8 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 		return
 	}
 	cli, srv := ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)
-	assets := []Asset{
-		{IP: cli.String(), Role: "client", AETitle: a.CallingAE},
-		{IP: srv.String(), Role: "server", AETitle: a.CalledAE},
-	}
+	cn := node{ip: cli, role: "client", ae: a.CallingAE}
+	sn := node{ip: srv, role: "server", ae: a.CalledAE}
 	// Credentials: user identity types 1 (username) and 2 (username and
 	// passcode) travel in clear unless the flow is encrypted.
 	if u := a.UserIdentity; u != nil && (u.Type == 1 || u.Type == 2) {
@@ -38,10 +36,10 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 			sev = "high"
 		}
 		e.report(ev, fs, &finding{
-			rule: RuleCredClear, severity: sev, asset: cli, assets: assets, protocol: "dicom", clear: true,
-			messages: 1, details: map[string]any{
-				"user_identity_type": u.TypeName, "passcode_present": u.PasscodePresent, "identity_accepted": accepted(a),
-			},
+			rule: RuleCredClear, severity: sev, asset: cli, nodes: e.nodes(cn, sn), protocol: "dicom", clear: true,
+			messages: 1, details: e.dets(
+				dS("user_identity_type", u.TypeName), dB("passcode_present", u.PasscodePresent), dB("identity_accepted", accepted(a)),
+			),
 		})
 	}
 	if !accepted(a) || a.CallingAE == "" {
@@ -53,32 +51,37 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 	switch {
 	case len(allow) > 0:
 		if !listed {
-			e.report(ev, fs, &finding{rule: RuleUnknownAE, sub: a.CallingAE, asset: srv, assets: assets, protocol: "dicom",
-				details: map[string]any{"calling_ae": a.CallingAE, "called_ae": a.CalledAE, "basis": "allow_list"}})
+			e.report(ev, fs, &finding{rule: RuleUnknownAE, sub: a.CallingAE, asset: srv, nodes: e.nodes(cn, sn), protocol: "dicom",
+				details: e.dets(dS("calling_ae", a.CallingAE), dS("called_ae", a.CalledAE), dS("basis", "allow_list"))})
 		}
 	default:
-		if novel(e, e.aeKnown, a.CallingAE, ev.TS) {
-			e.report(ev, fs, &finding{rule: RuleUnknownAE, sub: a.CallingAE, asset: srv, assets: assets, protocol: "dicom",
-				details: map[string]any{"calling_ae": a.CallingAE, "called_ae": a.CalledAE, "basis": "learned"}})
+		if e.novelStr(e.aeKnown, a.CallingAE, ev.TS) {
+			e.report(ev, fs, &finding{rule: RuleUnknownAE, sub: a.CallingAE, asset: srv, nodes: e.nodes(cn, sn), protocol: "dicom",
+				details: e.dets(dS("calling_ae", a.CallingAE), dS("called_ae", a.CalledAE), dS("basis", "learned"))})
 		}
 	}
 	// Same AE title from another address.
 	if listed && len(nets) > 0 {
 		if !policy.Contains(nets, cli) {
-			e.report(ev, fs, &finding{rule: RuleAENewIP, sub: a.CallingAE, asset: cli, assets: assets, protocol: "dicom",
-				details: map[string]any{"calling_ae": a.CallingAE, "basis": "allow_list", "allowed": prefixStrings(nets)}})
+			var allowed []string
+			if findPending(fs, ruleIndex[RuleAENewIP], a.CallingAE) == nil {
+				allowed = prefixStrings(nets) // the same for every finding of the alert
+			}
+			e.report(ev, fs, &finding{rule: RuleAENewIP, sub: a.CallingAE, asset: cli, nodes: e.nodes(cn, sn), protocol: "dicom",
+				details: e.dets(dS("calling_ae", a.CallingAE), dS("basis", "allow_list"), dL("allowed", allowed))})
 		}
 	} else if !listed {
 		ips := e.aeIPs[a.CallingAE]
 		if ips == nil {
-			if len(e.aeIPs) < maxBaseline {
-				e.aeIPs[a.CallingAE] = set[netip.Addr]{cli: {}}
+			if len(e.aeIPs) < maxBaseline && e.nested < maxBaseline {
+				e.aeIPs[e.in.str(a.CallingAE)] = set[netip.Addr]{cli: {}}
+				e.nested++
 			}
 		} else if !ips.has(cli) {
 			known := addrStrings(ips)
-			if novel(e, ips, cli, ev.TS) {
-				e.report(ev, fs, &finding{rule: RuleAENewIP, sub: a.CallingAE, asset: cli, assets: assets, protocol: "dicom",
-					details: map[string]any{"calling_ae": a.CallingAE, "basis": "learned", "known_ips": known}})
+			if e.novelNested(ips, cli, ev.TS) {
+				e.report(ev, fs, &finding{rule: RuleAENewIP, sub: a.CallingAE, asset: cli, nodes: e.nodes(cn, sn), protocol: "dicom",
+					details: e.dets(dS("calling_ae", a.CallingAE), dS("basis", "learned"), dL("known_ips", known))})
 			}
 		}
 	}
@@ -93,8 +96,13 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 		called = set[string]{}
 		e.calledBySrv[sk] = called
 	}
-	if len(called) < 64 {
-		called[a.CalledAE] = struct{}{}
+	if len(called) < 64 && !called.has(a.CalledAE) {
+		if e.nested < maxBaseline {
+			called[e.in.str(a.CalledAE)] = struct{}{}
+			e.nested++
+		} else {
+			e.stats.BaselineFull++
+		}
 	}
 	if len(called) >= e.pol.Limits.CalledAETitlesPerServer && !e.srvReported.has(sk) {
 		e.srvReported[sk] = struct{}{}
@@ -103,54 +111,92 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 			titles = append(titles, t)
 		}
 		sort.Strings(titles)
-		e.report(ev, fs, &finding{rule: RuleManyCalledAE, asset: srv, assets: assets, protocol: "dicom",
-			details: map[string]any{"called_ae_titles": titles, "server_port": int(sk.Port())}})
+		e.report(ev, fs, &finding{rule: RuleManyCalledAE, asset: srv, nodes: e.nodes(cn, sn), protocol: "dicom",
+			details: e.dets(dL("called_ae_titles", titles), dI("server_port", int(sk.Port())))})
 	}
 }
 
+// hl7Sender runs the HL7 sender rules. The sender's name
+// (MSH-3^MSH-4) is put together in a buffer, so that a known sender costs
+// map look-ups only.
 func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sender netip.Addr) {
-	name := m.SendingApplication
+	var nb [96]byte
+	key := append(nb[:0], m.SendingApplication...)
 	if m.SendingFacility != "" {
-		name += "^" + m.SendingFacility
+		key = append(append(key, '^'), m.SendingFacility...)
 	}
-	assets := []Asset{{IP: sender.String(), Role: "sender", Application: name}}
-	det := map[string]any{"sending_application": m.SendingApplication, "sending_facility": m.SendingFacility}
+	sn := node{ip: sender, role: "sender"}
+	app, fac := dS("sending_application", m.SendingApplication), dS("sending_facility", m.SendingFacility)
 	if len(e.pol.HL7SenderAllow) > 0 {
-		var nets []netip.Prefix
-		matched := false
+		matched, hasNets, inNets := false, false, false
 		for _, s := range e.pol.HL7SenderAllow {
 			if s.Application == m.SendingApplication && (s.Facility == "" || s.Facility == m.SendingFacility) {
 				matched = true
-				nets = append(nets, s.Networks...)
+				if len(s.Networks) > 0 {
+					hasNets = true
+					inNets = inNets || policy.Contains(s.Networks, sender)
+				}
 			}
 		}
 		if !matched {
-			det["basis"] = "allow_list"
-			e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, assets: assets, protocol: "hl7", details: det})
-		} else if len(nets) > 0 && !policy.Contains(nets, sender) {
-			det["basis"] = "allow_list"
-			det["allowed"] = prefixStrings(nets)
-			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, assets: assets, protocol: "hl7", details: det})
+			name := e.in.bytes(key)
+			sn.app = name
+			e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
+				details: e.dets(app, fac, dS("basis", "allow_list"))})
+		} else if hasNets && !inNets {
+			name := e.in.bytes(key)
+			sn.app = name
+			var allowed []string
+			if findPending(fs, ruleIndex[RuleHL7NewIP], name) == nil {
+				// The same for every finding of the alert.
+				var nets []netip.Prefix
+				for _, s := range e.pol.HL7SenderAllow {
+					if s.Application == m.SendingApplication && (s.Facility == "" || s.Facility == m.SendingFacility) {
+						nets = append(nets, s.Networks...)
+					}
+				}
+				allowed = prefixStrings(nets)
+			}
+			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
+				details: e.dets(app, fac, dS("basis", "allow_list"), dL("allowed", allowed))})
 		}
 		return
 	}
-	if novel(e, e.hl7Known, name, ev.TS) {
-		det["basis"] = "learned"
-		e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, assets: assets, protocol: "hl7", details: det})
+	// Learned: one look-up for a known sender.
+	ips, known := e.hl7Senders[string(key)]
+	if !known {
+		if len(e.hl7Senders) >= maxBaseline {
+			e.stats.BaselineFull++
+			return
+		}
+		ips = nil
+		if e.nested < maxBaseline {
+			ips = set[netip.Addr]{sender: {}}
+			e.nested++
+		}
+		e.hl7Senders[string(key)] = ips
+		if !e.learning(ev.TS) {
+			name := e.in.bytes(key)
+			sn.app = name
+			e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
+				details: e.dets(app, fac, dS("basis", "learned"))})
+		}
+		return
 	}
-	ips := e.hl7IPs[name]
 	if ips == nil {
-		if len(e.hl7IPs) < maxBaseline {
-			e.hl7IPs[name] = set[netip.Addr]{sender: {}}
+		if e.nested < maxBaseline {
+			e.hl7Senders[string(key)] = set[netip.Addr]{sender: {}}
+			e.nested++
 		}
 		return
 	}
 	if !ips.has(sender) {
 		known := addrStrings(ips)
-		if novel(e, ips, sender, ev.TS) {
-			det["basis"] = "learned"
-			det["known_ips"] = known
-			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, assets: assets, protocol: "hl7", details: det})
+		if e.novelNested(ips, sender, ev.TS) {
+			name := e.in.bytes(key)
+			sn.app = name
+			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
+				details: e.dets(app, fac, dS("basis", "learned"), dL("known_ips", known))})
 		}
 	}
 }

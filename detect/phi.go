@@ -1,8 +1,9 @@
 package detect
 
 import (
-	"fmt"
+	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/medtap/medtap/parsers/astm"
@@ -63,7 +64,25 @@ func patientIDField(field, cat string) bool {
 	return false
 }
 
-func tagString(t uint32) string { return fmt.Sprintf("(%04X,%04X)", t>>16, t&0xffff) }
+// appendTag appends "(GGGG,EEEE)" in upper-case hex.
+func appendTag(b []byte, t uint32) []byte {
+	const hexd = "0123456789ABCDEF"
+	b = append(b, '(')
+	for s := 28; s >= 16; s -= 4 {
+		b = append(b, hexd[t>>s&0xf])
+	}
+	b = append(b, ',')
+	for s := 12; s >= 0; s -= 4 {
+		b = append(b, hexd[t>>s&0xf])
+	}
+	return append(b, ')')
+}
+
+// tagIs reports whether s is the text of tag t.
+func tagIs(s string, t uint32) bool {
+	var buf [11]byte
+	return len(s) == len(buf) && string(appendTag(buf[:0], t)) == s
+}
 
 // Face-capable SOP classes: secondary capture (1.2.840.10008.5.1.4.1.1.7
 // and its multi-frame variants .7.1-.7.4) and visible-light photography
@@ -90,51 +109,58 @@ func (e *Engine) dimse(ev *event.Event, fs *flowState, d *dicom.DIMSE) {
 		return
 	}
 	req, _ := dicomEnds(ev, d)
-	srv := ipOf(ev.Flow.Server)
+	cli, srv := ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)
 	sop := d.SOPClassUID
 	if sop == "" {
 		sop = d.AbstractSyntax
 	}
 
 	// Patient values, minus query wildcards.
-	wild := map[uint32]bool{}
-	var cats, ids []string
-	var masked []labelled
+	wild, catBuf, ids, masked := e.wildBuf[:0], e.catBuf[:0], e.idBuf[:0], e.maskBuf[:0]
 	for _, v := range d.PHI {
 		if wildcardOnly(v.Value) {
-			if !v.Response {
-				wild[v.Tag] = true
+			if !v.Response && !slices.Contains(wild, v.Tag) {
+				wild = append(wild, v.Tag)
 			}
 			continue
 		}
-		cats = addAll(cats, []string{v.Category})
+		if !containsStr(catBuf, v.Category) {
+			catBuf = append(catBuf, v.Category)
+		}
 		if patientIDTag(v.Tag) {
 			ids = identifiers(v.Value, ids)
 		}
-		masked = append(masked, labelled{tagString(v.Tag), v.Value})
+		if e.opts.Evidence == EvidenceMasked {
+			var tb [11]byte
+			masked = append(masked, labelled{e.in.bytes(appendTag(tb[:0], v.Tag)), v.Value})
+		}
 	}
+	cats := catBuf
 	if len(d.PHI) == 0 {
 		cats = d.PHICategories
 	}
-	var tags []string
-	for _, t := range d.PHITags {
-		keep := true
-		for w := range wild {
-			if t == tagString(w) {
-				keep = false
+	tags := d.PHITags
+	if len(wild) > 0 {
+		tags = e.tagBuf[:0]
+		for _, t := range d.PHITags {
+			keep := true
+			for _, w := range wild {
+				if tagIs(t, w) {
+					keep = false
+				}
+			}
+			if keep {
+				tags = append(tags, t)
 			}
 		}
-		if keep {
-			tags = append(tags, t)
-		}
 	}
-	assets := []Asset{{IP: ipOf(ev.Flow.Client).String(), Role: "client"}, {IP: srv.String(), Role: "server"}}
+	c, s := clientServer(cli, srv)
 	if len(cats) > 0 {
 		fs.phi = true
 		e.report(ev, fs, &finding{
-			rule: RulePHIDICOM, severity: phiSeverity(cats), asset: srv, assets: assets, protocol: "dicom", clear: true,
+			rule: RulePHIDICOM, severity: phiSeverity(cats), asset: srv, nodes: e.nodes(c, s), protocol: "dicom", clear: true,
 			tags: tags, cats: cats, ids: ids, masked: masked, messages: 1,
-			details: map[string]any{"commands": []string{d.Command}, "sop_classes": []string{sop}},
+			details: e.dets(dL1("commands", d.Command), dL1("sop_classes", sop)),
 		})
 	}
 	if faceCapable(sop) && (d.DatasetBytes > 0 || d.ResponseDatasetBytes > 0) {
@@ -145,13 +171,14 @@ func (e *Engine) dimse(ev *event.Event, fs *flowState, d *dicom.DIMSE) {
 			}
 		}
 		e.report(ev, fs, &finding{
-			rule: RuleFaceImage, severity: sev, asset: srv, assets: assets, protocol: "dicom", clear: true,
+			rule: RuleFaceImage, severity: sev, asset: srv, nodes: e.nodes(c, s), protocol: "dicom", clear: true,
 			tags: tags, cats: cats, ids: ids, messages: 1,
-			details: map[string]any{"sop_classes": []string{sop}, "modality": d.Modality},
+			details: e.dets(dL1("sop_classes", sop), dS("modality", d.Modality)),
 		})
 	}
 	if d.PatientIdentityRemoved {
-		var idc []string
+		var buf [16]string
+		idc := buf[:0]
 		for _, c := range cats {
 			if identifying(c) {
 				idc = append(idc, c)
@@ -159,13 +186,23 @@ func (e *Engine) dimse(ev *event.Event, fs *flowState, d *dicom.DIMSE) {
 		}
 		if len(idc) > 0 {
 			e.report(ev, fs, &finding{
-				rule: RuleDeidFalse, asset: srv, assets: assets, protocol: "dicom",
+				rule: RuleDeidFalse, asset: srv, nodes: e.nodes(c, s), protocol: "dicom",
 				tags: tags, cats: idc, ids: ids, messages: 1,
-				details: map[string]any{"claim_tag": "(0012,0062)", "sop_classes": []string{sop}},
+				details: e.dets(dS("claim_tag", "(0012,0062)"), dL1("sop_classes", sop)),
 			})
 		}
 	}
-	e.dimseOps(ev, fs, d, req, srv, assets, wild)
+	// Nothing may keep the event's values past this call.
+	clear(ids)
+	clear(masked)
+	clear(catBuf)
+	if len(wild) > 0 {
+		clear(tags)
+		e.tagBuf = tags[:0]
+	}
+	e.idBuf, e.maskBuf, e.catBuf = ids[:0], masked[:0], catBuf[:0]
+	e.dimseOps(ev, fs, d, req, srv, c, s, wild)
+	e.wildBuf = wild[:0]
 }
 
 // hl7Message checks one HL7 message.
@@ -174,13 +211,25 @@ func (e *Engine) hl7Message(ev *event.Event, fs *flowState, m *hl7.Message) {
 		return
 	}
 	sender, _ := msgEnds(ev, m.Direction)
-	vals := make([]phiVal, 0, len(m.PHI))
-	for _, v := range m.PHI {
-		vals = append(vals, phiVal{v.Field, v.Category, v.Value})
+	if len(m.PHICategories) > 0 {
+		ids, masked := e.idBuf[:0], e.maskBuf[:0]
+		for _, v := range m.PHI {
+			if patientIDField(v.Field, v.Category) {
+				ids = identifiers(v.Value, ids)
+			}
+			if e.opts.Evidence == EvidenceMasked {
+				masked = append(masked, labelled{v.Field, v.Value})
+			}
+		}
+		// "ADT^A01": MSH-9.1^MSH-9.2, '^' trimmed when one is missing.
+		t := append(append(append(e.typeBuf[:0], m.MessageType...), '^'), m.TriggerEvent...)
+		e.typeBuf = t
+		mt := detail{key: "message_types", kind: dList, one: true, useB: true, sb: bytes.Trim(t, "^")}
+		e.textPHI(ev, fs, RulePHIHL7, "hl7", m.PHICategories, m.PHIFields, ids, masked, e.dets(mt))
+		clear(ids)
+		clear(masked)
+		e.idBuf, e.maskBuf = ids[:0], masked[:0]
 	}
-	e.textPHI(ev, fs, RulePHIHL7, "hl7", m.PHICategories, m.PHIFields, vals, map[string]any{
-		"message_types": []string{strings.Trim(m.MessageType+"^"+m.TriggerEvent, "^")},
-	})
 	if m.MessageType != "ACK" && m.SendingApplication != "" && !m.UnsolicitedAck {
 		e.hl7Sender(ev, fs, m, sender)
 	}
@@ -191,21 +240,31 @@ func (e *Engine) astmMessage(ev *event.Event, fs *flowState, m *astm.Message) {
 		return
 	}
 	sender, _ := msgEnds(ev, m.Direction)
-	vals := make([]phiVal, 0, len(m.PHI))
-	for _, v := range m.PHI {
-		vals = append(vals, phiVal{v.Field, v.Category, v.Value})
+	if len(m.PHICategories) > 0 {
+		ids, masked := e.idBuf[:0], e.maskBuf[:0]
+		for _, v := range m.PHI {
+			if patientIDField(v.Field, v.Category) {
+				ids = identifiers(v.Value, ids)
+			}
+			if e.opts.Evidence == EvidenceMasked {
+				masked = append(masked, labelled{v.Field, v.Value})
+			}
+		}
+		e.textPHI(ev, fs, RulePHIASTM, "astm", m.PHICategories, m.PHIFields, ids, masked, nil)
+		clear(ids)
+		clear(masked)
+		e.idBuf, e.maskBuf = ids[:0], masked[:0]
 	}
-	e.textPHI(ev, fs, RulePHIASTM, "astm", m.PHICategories, m.PHIFields, vals, nil)
 	if m.PasswordPresent {
 		e.report(ev, fs, &finding{
 			rule: RuleCredClear, asset: sender, protocol: "astm", clear: true, severity: "high",
-			assets: []Asset{{IP: sender.String(), Role: "sender"}}, fields: []string{"H-4"}, messages: 1,
-			details: map[string]any{"credential": "astm_access_password"},
+			nodes: e.nodes(node{ip: sender, role: "sender"}), fields: astmPasswordField, messages: 1,
+			details: e.dets(dS("credential", "astm_access_password")),
 		})
 	}
 }
 
-type phiVal struct{ field, category, value string }
+var astmPasswordField = []string{"H-4"}
 
 // msgEnds gives the sender and receiver of a message by its direction.
 func msgEnds(ev *event.Event, dir string) (sender, receiver netip.Addr) {
@@ -216,23 +275,13 @@ func msgEnds(ev *event.Event, dir string) (sender, receiver netip.Addr) {
 	return c, s
 }
 
-func (e *Engine) textPHI(ev *event.Event, fs *flowState, rule, proto string, cats, fields []string, vals []phiVal, details map[string]any) {
-	if len(cats) == 0 {
-		return
-	}
+// textPHI reports patient data in an HL7 or ASTM message (cats not empty).
+func (e *Engine) textPHI(ev *event.Event, fs *flowState, rule, proto string, cats, fields, ids []string, masked []labelled, details []detail) {
 	fs.phi = true
-	var ids []string
-	var masked []labelled
-	for _, v := range vals {
-		if patientIDField(v.field, v.category) {
-			ids = identifiers(v.value, ids)
-		}
-		masked = append(masked, labelled{v.field, v.value})
-	}
 	c, s := ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)
 	e.report(ev, fs, &finding{
 		rule: rule, severity: phiSeverity(cats), asset: s, protocol: proto, clear: true,
-		assets: []Asset{{IP: c.String(), Role: "client"}, {IP: s.String(), Role: "server"}},
+		nodes:  e.nodes(clientServer(c, s)),
 		fields: fields, cats: cats, ids: ids, masked: masked, messages: 1, details: details,
 	})
 }

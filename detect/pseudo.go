@@ -4,9 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -91,28 +94,69 @@ func readKey(path string) ([]byte, error) {
 	return k, nil
 }
 
-// pseudonymizer turns patient identifiers into stable keyed pseudonyms.
+// pseudonymizer turns patient identifiers into stable keyed pseudonyms, and
+// hashes them (maphash, a seed of its own per engine, never written out) so
+// that an alert can count distinct identifiers without keeping them or
+// computing an HMAC for each.
 type pseudonymizer struct {
-	key []byte
-	buf []byte
+	key  []byte
+	seed maphash.Seed
+	mac  hash.Hash // HMAC-SHA256 with key, reset after each use
+	in   []byte    // the identifier being hashed; cleared after each use
+	sum  []byte
 }
+
+func newPseudonymizer(key []byte) pseudonymizer {
+	return pseudonymizer{key: append([]byte(nil), key...), seed: maphash.MakeSeed()}
+}
+
+// hash is a 64-bit non-cryptographic hash of a normalised identifier, for
+// de-duplication within one run only.
+func (p *pseudonymizer) hash(id string) uint64 { return maphash.String(p.seed, id) }
 
 // pseudonym returns the first 16 hex digits of HMAC-SHA256(key, id) for a
 // normalised identifier: the first component (before '^') of each
 // repetition, so a DICOM PatientID and an HL7 PID-3 CX of the same patient
 // give the same pseudonym.
-func (p *pseudonymizer) pseudonym(id string) string {
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(id))
-	p.buf = m.Sum(p.buf[:0])
-	return hex.EncodeToString(p.buf[:pseudonymHex/2])
+func (p *pseudonymizer) pseudonym(id string) string { return pseudonymText(p.mac64(id)) }
+
+// mac64 is the pseudonym of id as a number: the first 64 bits of
+// HMAC-SHA256(key, id).
+func (p *pseudonymizer) mac64(id string) uint64 {
+	if p.mac == nil {
+		p.mac = hmac.New(sha256.New, p.key)
+	}
+	p.in = append(p.in[:0], id...)
+	p.mac.Write(p.in)
+	clear(p.in)
+	p.sum = p.mac.Sum(p.sum[:0])
+	p.mac.Reset() // also drops the identifier's bytes from the hash state
+	return binary.BigEndian.Uint64(p.sum)
 }
 
-// identifiers splits a value into normalised identifiers.
+// pseudonymText writes a pseudonym as alerts show it: 16 hex digits.
+func pseudonymText(h uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], h)
+	var t [pseudonymHex]byte
+	hex.Encode(t[:], b[:pseudonymHex/2])
+	return string(t[:])
+}
+
+// identifiers splits a value into normalised identifiers (substrings of v:
+// the caller must not keep them).
 func identifiers(v string, dst []string) []string {
-	for _, rep := range strings.Split(v, "~") {
-		id, _, _ := strings.Cut(rep, "^")
-		id = strings.TrimSpace(id)
+	for len(v) > 0 {
+		rep := v
+		if i := strings.IndexByte(v, '~'); i >= 0 {
+			rep, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		if i := strings.IndexByte(rep, '^'); i >= 0 {
+			rep = rep[:i]
+		}
+		id := strings.TrimSpace(rep)
 		if id != "" && !wildcardOnly(id) {
 			dst = append(dst, id)
 		}
@@ -137,38 +181,32 @@ func wildcardOnly(v string) bool {
 // mask keeps the first character of each component of a value (components
 // split on '^', ' ', '-', '/') and replaces the rest with '*'; a one-character
 // component becomes '*' (a one-character Chinese given name is the name).
-func mask(v string) string {
+func mask(v string) string { return string(appendMask(nil, v)) }
+
+// appendMask appends mask(v) to b.
+func appendMask(b []byte, v string) []byte {
 	v = strings.TrimRight(v, "^~ ")
-	var b strings.Builder
-	first := true
+	start, runes := len(b), 0 // the current component
+	end := func() {
+		if runes == 1 {
+			b = append(b[:start], '*')
+		}
+	}
 	for _, r := range v {
 		switch r {
 		case '^', ' ', '-', '/', '~':
-			b.WriteRune(r)
-			first = true
+			end()
+			b = append(b, byte(r))
+			start, runes = len(b), 0
 			continue
 		}
-		if first {
-			first = false
-			b.WriteRune(r)
-			continue
+		if runes == 0 {
+			b = utf8.AppendRune(b, r)
+		} else {
+			b = append(b, '*')
 		}
-		b.WriteByte('*')
+		runes++
 	}
-	// Fix one-rune components: they were written in full.
-	out := []rune(b.String())
-	start := 0
-	for i := 0; i <= len(out); i++ {
-		if i == len(out) || strings.ContainsRune("^ -/~", out[i]) {
-			if i-start == 1 {
-				out[start] = '*'
-			}
-			start = i + 1
-		}
-	}
-	s := string(out)
-	if !utf8.ValidString(s) {
-		return "***"
-	}
-	return s
+	end()
+	return b
 }

@@ -245,10 +245,17 @@ func Rules() []RuleInfo {
 }
 
 func ruleByID(id string) *RuleInfo {
-	for i := range ruleTable {
-		if ruleTable[i].ID == id {
-			return &ruleTable[i]
-		}
+	if i, ok := ruleIndex[id]; ok {
+		return &ruleTable[i]
 	}
 	return nil
 }
+
+// ruleIndex maps rule ids to their place in ruleTable.
+var ruleIndex = func() map[string]int {
+	m := make(map[string]int, len(ruleTable))
+	for i := range ruleTable {
+		m[ruleTable[i].ID] = i
+	}
+	return m
+}()

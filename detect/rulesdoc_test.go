@@ -37,12 +37,12 @@ flow: ` + "`src_ip`, `src_port`, `dest_ip`, `dest_port`, `proto`, `vlan`, `commu
 | evidence.fields / evidence.tags | HL7/ASTM field paths (PID-5, P-6) and DICOM tags ((0010,0010)) that held personal information |
 | evidence.phi_categories | name, id, id_number, birth_date, sex, age, address, phone, email, insurance, other_patient, health, staff_name, ... |
 | evidence.patients | keyed pseudonyms (HMAC-SHA256, first 16 hex digits) of patient identifiers (DICOM PatientID/OtherPatientIDs, HL7 PID-2/3/4, ASTM P-3/4/5, national ID numbers), at most 16; the key is made on first run (mode 0600) and reused |
-| evidence.patient_count | distinct identifiers seen |
+| evidence.patient_count | distinct identifiers seen (counted up to 4096) |
 | evidence.messages | messages or datasets with the finding |
 | evidence.masked | only with evidence mode "masked": FIELD=excerpt, first character of each component kept (one-character components masked whole) |
 | evidence.details | rule-specific facts; keys listed per rule |
 | remediation | zh and en |
-| count, first_seen, last_seen | findings folded into the alert (one alert per rule and flow, emitted at the end of the flow) |
+| count, first_seen, last_seen | findings folded into the alert (one alert per rule and flow, emitted at the end of the flow; a flow holds at most 32 alerts open, and a finding that would open another is emitted at once as an alert of its own) |
 | suppressed | alerts of this rule and asset dropped by the rate limit before this one |
 | rate_limited | true on the summary emitted at Close for alerts dropped by the rate limit (count = how many) |
 
