@@ -46,7 +46,7 @@ func LinkSupported(link uint32) bool {
 
 // LinkName names a link type for messages.
 func LinkName(link uint32) string {
-	if link <= 0xffff {
+	if int(link) < len(layers.LinkTypeMetadata) {
 		if md := layers.LinkTypeMetadata[layers.LinkType(link)]; md.Name != "" {
 			return md.Name
 		}
