@@ -196,6 +196,11 @@ func (w *walker) push(f frame) bool {
 
 // write walks the next bytes of the dataset.
 func (w *walker) write(p []byte) {
+	if w.res == nil {
+		// Never reset for a dataset (data arrived in a state the stream
+		// did not set up): count the bytes, decode nothing.
+		w.st = wsDead
+	}
 	w.base = w.pos
 	for len(p) > 0 {
 		switch w.st {

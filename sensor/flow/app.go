@@ -373,6 +373,11 @@ func (a *app) sample(data []byte) {
 		h[0][b]++
 	}
 	a.histN += n
+	if a.histN == EntropySample {
+		// The sample is complete: keep the verdict, not the counts.
+		a.verdict = a.entropyVerdict()
+		a.hist = nil
+	}
 }
 
 // Entropy thresholds: a sample needs minEntropySample bytes, and counts as
@@ -411,9 +416,17 @@ func (a *app) encryption() verdict {
 		}
 		return verdict{false, "parser", 0}
 	}
+	if a.histN == EntropySample {
+		return a.verdict
+	}
 	if a.hist == nil || a.histN == 0 {
 		return verdict{false, "none", 0}
 	}
+	return a.entropyVerdict()
+}
+
+// entropyVerdict guesses from the byte entropy of the sample.
+func (a *app) entropyVerdict() verdict {
 	// H = log2(n) - Σ c·log2(c) / n, with c·log2(c) from a table.
 	n := float64(a.histN)
 	sum := 0.0

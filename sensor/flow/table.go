@@ -162,8 +162,9 @@ type Table struct {
 	segs         segPool
 	buffered     int // out-of-order bytes held across the table
 
-	out     []*event.Event
-	trigger uint64 // index of the packet, tick or end being processed
+	out      []*event.Event
+	flushing []*Flow // end of input: flows still to finish, by first frame
+	trigger  uint64  // index of the packet, tick or end being processed
 	// clock is the latest capture time seen, in every frame of the input
 	// (Observe), not only this table's: it never goes back, even when the
 	// input's time does between files, and it is the same in every table
@@ -331,15 +332,26 @@ func (t *Table) Tick(idx uint64) {
 
 // Flush ends every flow (end of input); idx orders the events.
 func (t *Table) Flush(idx uint64) {
+	t.FlushBelow(^uint64(0), idx)
+}
+
+// FlushBelow ends, at the end of input, the flows whose first frame index is
+// below hi, in first-frame order (not map order, so events are
+// deterministic); idx orders the events. Called with rising hi, it lets the
+// pipeline hand the end-of-input events over in several rounds instead of
+// one that holds every open flow's events at once.
+func (t *Table) FlushBelow(hi, idx uint64) {
 	t.trigger = idx
-	// Finish in first-packet order so that events do not depend on map
-	// iteration order.
-	all := make([]*Flow, 0, len(t.flows))
-	for _, f := range t.flows {
-		all = append(all, f)
+	if t.flushing == nil {
+		t.flushing = make([]*Flow, 0, len(t.flows))
+		for _, f := range t.flows {
+			t.flushing = append(t.flushing, f)
+		}
+		slices.SortFunc(t.flushing, func(a, b *Flow) int { return cmp.Compare(a.id, b.id) })
 	}
-	slices.SortFunc(all, func(a, b *Flow) int { return cmp.Compare(a.id, b.id) })
-	for _, f := range all {
+	for len(t.flushing) > 0 && t.flushing[0].id < hi {
+		f := t.flushing[0]
+		t.flushing = t.flushing[1:]
 		t.finish(f, f.closeReasonOr(parser.CloseEndOfInput))
 	}
 }

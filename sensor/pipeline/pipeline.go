@@ -49,6 +49,9 @@ const (
 	tickInterval = int64(time.Second)
 	// cancelCheck is how many frames pass between checks for cancellation.
 	cancelCheck = 4096
+	// flushRange is the span of first-frame indices whose flows are ended
+	// in one round at the end of input.
+	flushRange = 1 << 15
 )
 
 // Config sets up a pipeline.
@@ -298,8 +301,15 @@ func (w *worker) run(ctx context.Context) {
 		}
 		w.done <- err
 	}
-	w.table.Flush(w.idx)
-	w.emit()
+	// End of input: every worker flushes the same ranges of flow ids, one
+	// round each, so rounds stay aligned and the output sorted.
+	for hi := uint64(flushRange); ; hi += flushRange {
+		w.table.FlushBelow(hi, w.idx)
+		w.emit()
+		if hi >= w.idx {
+			break
+		}
+	}
 }
 
 // scan reads one file, keeping this worker's frames.
