@@ -3,7 +3,7 @@ package astm
 import (
 	"strconv"
 
-	"github.com/medtap/medtap/parsers/hl7"
+	"github.com/medtap/medtap/parsers/parser"
 )
 
 // AppendJSON appends the message as one JSON object, exactly as
@@ -11,9 +11,9 @@ import (
 // the pipeline's event.Appender. PHI values (`json:"-"`) are never written.
 func (m *Message) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"direction":`...)
-	dst = hl7.AppendJSONString(dst, m.Direction)
+	dst = parser.AppendJSONString(dst, m.Direction)
 	dst = append(dst, `,"framing":`...)
-	dst = hl7.AppendJSONString(dst, m.Framing)
+	dst = parser.AppendJSONString(dst, m.Framing)
 	dst = appendField(dst, `,"sender":`, m.Sender)
 	dst = appendField(dst, `,"receiver":`, m.Receiver)
 	dst = appendField(dst, `,"processing_id":`, m.ProcessingID)
@@ -72,7 +72,7 @@ func appendField(dst []byte, key, v string) []byte {
 	if v == "" {
 		return dst
 	}
-	return hl7.AppendJSONString(append(dst, key...), v)
+	return parser.AppendJSONString(append(dst, key...), v)
 }
 
 // appendStrings appends a non-empty string slice as a JSON array.
@@ -82,7 +82,7 @@ func appendStrings(dst []byte, l []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = hl7.AppendJSONString(dst, v)
+		dst = parser.AppendJSONString(dst, v)
 	}
 	return append(dst, ']')
 }

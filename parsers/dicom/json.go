@@ -4,7 +4,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/medtap/medtap/parsers/parser"
 )
 
 // JSON encoding of the event bodies without reflection. The pipeline uses
@@ -17,13 +18,13 @@ import (
 // AppendJSON implements sensor/event.Appender.
 func (a *Association) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
-	b = jsonString(b, a.Type)
+	b = parser.AppendJSONString(b, a.Type)
 	b = append(b, `,"calling_ae":`...)
-	b = jsonString(b, a.CallingAE)
+	b = parser.AppendJSONString(b, a.CallingAE)
 	b = append(b, `,"called_ae":`...)
-	b = jsonString(b, a.CalledAE)
+	b = parser.AppendJSONString(b, a.CalledAE)
 	b = append(b, `,"result":`...)
-	b = jsonString(b, a.Result)
+	b = parser.AppendJSONString(b, a.Result)
 	b = optString(b, `,"close_reason":`, a.CloseReason)
 	b = optUint(b, `,"protocol_version":`, uint64(a.ProtocolVersion))
 	b = optString(b, `,"application_context":`, a.ApplicationContext)
@@ -62,9 +63,9 @@ func (a *Association) AppendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"sop_class_uid":`...)
-			b = jsonString(b, r.SOPClassUID)
+			b = parser.AppendJSONString(b, r.SOPClassUID)
 			b = append(b, `,"source":`...)
-			b = jsonString(b, r.Source)
+			b = parser.AppendJSONString(b, r.Source)
 			b = append(b, `,"scu_role":`...)
 			b = strconv.AppendUint(b, uint64(r.SCURole), 10)
 			b = append(b, `,"scp_role":`...)
@@ -80,9 +81,9 @@ func (a *Association) AppendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"sop_class_uid":`...)
-			b = jsonString(b, e.SOPClassUID)
+			b = parser.AppendJSONString(b, e.SOPClassUID)
 			b = append(b, `,"source":`...)
-			b = jsonString(b, e.Source)
+			b = parser.AppendJSONString(b, e.Source)
 			if e.Common {
 				b = append(b, `,"common":true`...)
 			}
@@ -97,7 +98,7 @@ func (a *Association) AppendJSON(b []byte) []byte {
 		b = append(b, `,"user_identity":{"type":`...)
 		b = strconv.AppendUint(b, uint64(u.Type), 10)
 		b = append(b, `,"type_name":`...)
-		b = jsonString(b, u.TypeName)
+		b = parser.AppendJSONString(b, u.TypeName)
 		b = append(b, `,"positive_response_requested":`...)
 		b = strconv.AppendBool(b, u.PositiveResponseRequested)
 		b = append(b, `,"username_in_clear":`...)
@@ -113,18 +114,18 @@ func (a *Association) AppendJSON(b []byte) []byte {
 	}
 	if r := a.Reject; r != nil {
 		b = append(b, `,"reject":{"result":`...)
-		b = jsonString(b, r.Result)
+		b = parser.AppendJSONString(b, r.Result)
 		b = append(b, `,"source":`...)
-		b = jsonString(b, r.Source)
+		b = parser.AppendJSONString(b, r.Source)
 		b = append(b, `,"reason":`...)
-		b = jsonString(b, r.Reason)
+		b = parser.AppendJSONString(b, r.Reason)
 		b = append(b, '}')
 	}
 	if ab := a.Abort; ab != nil {
 		b = append(b, `,"abort":{"direction":`...)
-		b = jsonString(b, ab.Direction)
+		b = parser.AppendJSONString(b, ab.Direction)
 		b = append(b, `,"source":`...)
-		b = jsonString(b, ab.Source)
+		b = parser.AppendJSONString(b, ab.Source)
 		b = optString(b, `,"reason":`, ab.Reason)
 		b = append(b, '}')
 	}
@@ -148,7 +149,7 @@ func (a *Association) AppendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonString(b, k)
+			b = parser.AppendJSONString(b, k)
 			b = append(b, ':')
 			b = strconv.AppendInt(b, int64(a.DIMSECounts[k]), 10)
 		}
@@ -175,11 +176,11 @@ func (pc *PresentationContext) appendJSON(b []byte) []byte {
 // AppendJSON implements sensor/event.Appender.
 func (d *DIMSE) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":`...)
-	b = jsonString(b, d.Type)
+	b = parser.AppendJSONString(b, d.Type)
 	b = append(b, `,"command":`...)
-	b = jsonString(b, d.Command)
+	b = parser.AppendJSONString(b, d.Command)
 	b = append(b, `,"request_direction":`...)
-	b = jsonString(b, d.RequestDirection)
+	b = parser.AppendJSONString(b, d.RequestDirection)
 	b = append(b, `,"message_id":`...)
 	b = strconv.AppendUint(b, uint64(d.MessageID), 10)
 	b = optString(b, `,"sop_class_uid":`, d.SOPClassUID)
@@ -187,7 +188,7 @@ func (d *DIMSE) AppendJSON(b []byte) []byte {
 	b = optString(b, `,"priority":`, d.Priority)
 	b = optString(b, `,"status":`, d.Status)
 	b = append(b, `,"status_class":`...)
-	b = jsonString(b, d.StatusClass)
+	b = parser.AppendJSONString(b, d.StatusClass)
 	b = optString(b, `,"move_destination":`, d.MoveDestination)
 	b = optString(b, `,"move_originator_ae":`, d.MoveOriginatorAE)
 	if d.EventTypeID != nil {
@@ -266,7 +267,7 @@ func optString(b []byte, key, v string) []byte {
 		return b
 	}
 	b = append(b, key...)
-	return jsonString(b, v)
+	return parser.AppendJSONString(b, v)
 }
 
 func optStrings(b []byte, key string, v []string) []byte {
@@ -279,7 +280,7 @@ func optStrings(b []byte, key string, v []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsonString(b, s)
+		b = parser.AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }
@@ -321,60 +322,4 @@ func jsonFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-// jsonString writes s as a JSON string the way encoding/json does with
-// HTML escaping on (json.Marshal's default): ", \ and control characters
-// escaped, <, > and & as \u003c..., invalid UTF-8 as \ufffd, and U+2028 and
-// U+2029 escaped.
-func jsonString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -3,7 +3,8 @@ package hl7
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/medtap/medtap/parsers/parser"
 )
 
 // AppendJSON appends the message as one JSON object, exactly as
@@ -14,9 +15,9 @@ import (
 // as null.
 func (m *Message) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"direction":`...)
-	dst = AppendJSONString(dst, m.Direction)
+	dst = parser.AppendJSONString(dst, m.Direction)
 	dst = append(dst, `,"framing":`...)
-	dst = AppendJSONString(dst, m.Framing)
+	dst = parser.AppendJSONString(dst, m.Framing)
 	if m.Batch {
 		dst = append(dst, `,"batch":true`...)
 	}
@@ -103,7 +104,7 @@ func appendField(dst []byte, key, v string) []byte {
 	if v == "" {
 		return dst
 	}
-	return AppendJSONString(append(dst, key...), v)
+	return parser.AppendJSONString(append(dst, key...), v)
 }
 
 // appendObject appends an object of omitempty string fields.
@@ -118,7 +119,7 @@ func appendObject(dst []byte, keys []string, vals ...string) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = AppendJSONString(append(dst, keys[i]...), v)
+		dst = parser.AppendJSONString(append(dst, keys[i]...), v)
 	}
 	return append(dst, '}')
 }
@@ -133,7 +134,7 @@ func appendStrings(dst []byte, l []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendJSONString(dst, v)
+		dst = parser.AppendJSONString(dst, v)
 	}
 	return append(dst, ']')
 }
@@ -160,69 +161,3 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 	}
 	return dst
 }
-
-// AppendJSONString appends s as a JSON string exactly as encoding/json's
-// Marshal writes it: <, > and & escaped as \u003c \u003e \u0026, control
-// characters as \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd, and
-// U+2028 and U+2029 escaped. (strconv.Quote differs on all of these.) The
-// ASTM parser shares it.
-func AppendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if jsonSafe[b] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// jsonSafe marks the ASCII bytes encoding/json writes as they are (its
-// htmlSafeSet): 0x20 to 0x7F but " \ < > &.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
