@@ -43,12 +43,7 @@ lint:
 
 # Every fuzz target, briefly; the seed corpora also run in `unit`.
 fuzz-short:
-	@for pkg in $$($(GO) list ./...); do \
-		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-			echo "fuzz $$pkg $$t"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/medtap-fuzz.log 2>&1 || { cat /tmp/medtap-fuzz.log; exit 1; }; \
-		done; \
-	done
+	GO=$(GO) bash .ci/fuzz $(FUZZTIME)
 
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=$(FUZZTIME)
