@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -234,20 +232,7 @@ func TestLimits(t *testing.T) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s: events differ from the golden file (run with -update):\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	parsertest.Golden(t, name, got, *update)
 }
 
 func FuzzStream(f *testing.F) {

@@ -2,7 +2,6 @@ package framing
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,18 +85,5 @@ func TestCaptures(t *testing.T) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s: events differ from the golden file (run with -update):\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	parsertest.Golden(t, name, got, *update)
 }

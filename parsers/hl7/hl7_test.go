@@ -82,20 +82,7 @@ func loadPcap(t testing.TB, path string) []*parsertest.Conversation {
 // golden compares got with testdata/name.golden, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s: events differ from the golden file (run with -update to accept):\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	parsertest.Golden(t, name, got, *update)
 }
 
 // TestCaptures replays every pcaps/hl7-*.pcap (real peers: python3-hl7's

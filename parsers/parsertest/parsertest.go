@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +228,25 @@ func CheckChunking(t testing.TB, f parser.Factory, conv *Conversation) *Recorder
 		}
 	}
 	return want
+}
+
+// Golden compares got with testdata/<name>.golden, or writes it there when
+// update is set. Each parser package passes its own -update flag, so the
+// flag is defined once per test binary.
+func Golden(t testing.TB, name, got string, update bool) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s: events differ from the golden file (run with -update to accept):\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
 }
