@@ -103,9 +103,6 @@ func KeyOf(p *decode.Packet) Key {
 	return k
 }
 
-// Hash is the symmetric flow hash that picks the worker owning a flow.
-func Hash(p *decode.Packet) uint32 { return decode.HashPacket(p) }
-
 // timeout classes; the flows of one class share one timeout, so each class
 // list is ordered by last activity and expiry pops from its tail.
 const (
