@@ -172,16 +172,11 @@ func decodeAssociate(typ byte, b []byte, a *Association, issues []assocIssue) []
 	}
 	items := b[minAssociatePDULength:]
 	for len(items) > 0 {
-		if len(items) < 4 {
-			return append(issues, assocIssue{code: "item_truncated", length: int64(len(items))})
+		it, v, rest, bad := nextItem(items)
+		if bad != nil {
+			return append(issues, *bad)
 		}
-		it := items[0]
-		n := int(binary.BigEndian.Uint16(items[2:4]))
-		if n > len(items)-4 {
-			return append(issues, assocIssue{code: "item_length_exceeds_pdu", length: int64(n), limit: int64(len(items) - 4)})
-		}
-		v := items[4 : 4+n]
-		items = items[4+n:]
+		items = rest
 		switch it {
 		case itemAppContext:
 			a.ApplicationContext = uidString(v)
@@ -217,28 +212,23 @@ func decodePresCtxRQ(v []byte, a *Association, issues []assocIssue) []assocIssue
 	if pc.ID&1 == 0 {
 		issues = append(issues, assocIssue{code: "bad_presentation_context_id", length: int64(pc.ID)})
 	}
-	sub := v[4:]
-	for len(sub) > 0 {
-		if len(sub) < 4 {
-			issues = append(issues, assocIssue{code: "item_truncated", length: int64(len(sub))})
+	for sub := v[4:]; len(sub) > 0; {
+		it, val, rest, bad := nextItem(sub)
+		if bad != nil {
+			issues = append(issues, *bad)
 			break
 		}
-		n := int(binary.BigEndian.Uint16(sub[2:4]))
-		if n > len(sub)-4 {
-			issues = append(issues, assocIssue{code: "item_length_exceeds_pdu", length: int64(n), limit: int64(len(sub) - 4)})
-			break
-		}
-		switch sub[0] {
+		sub = rest
+		switch it {
 		case itemAbstractSyn:
-			pc.AbstractSyntax = uidString(sub[4 : 4+n])
+			pc.AbstractSyntax = uidString(val)
 		case itemTransferSyn:
 			if len(pc.TransferSyntaxes) < maxNegotiationItems {
-				pc.TransferSyntaxes = append(pc.TransferSyntaxes, uidString(sub[4:4+n]))
+				pc.TransferSyntaxes = append(pc.TransferSyntaxes, uidString(val))
 			}
 		default:
-			issues = append(issues, assocIssue{code: "unknown_item", length: int64(sub[0])})
+			issues = append(issues, assocIssue{code: "unknown_item", length: int64(it)})
 		}
-		sub = sub[4+n:]
 	}
 	a.PresentationContexts = append(a.PresentationContexts, pc)
 	return issues
@@ -276,25 +266,20 @@ func decodePresCtxAC(v []byte, a *Association, issues []assocIssue) []assocIssue
 			pc.Reason = "unknown"
 		}
 	}
-	sub := v[4:]
-	for len(sub) > 0 {
-		if len(sub) < 4 {
-			issues = append(issues, assocIssue{code: "item_truncated", length: int64(len(sub))})
+	for sub := v[4:]; len(sub) > 0; {
+		it, val, rest, bad := nextItem(sub)
+		if bad != nil {
+			issues = append(issues, *bad)
 			break
 		}
-		n := int(binary.BigEndian.Uint16(sub[2:4]))
-		if n > len(sub)-4 {
-			issues = append(issues, assocIssue{code: "item_length_exceeds_pdu", length: int64(n), limit: int64(len(sub) - 4)})
-			break
-		}
-		if sub[0] == itemTransferSyn {
+		sub = rest
+		if it == itemTransferSyn {
 			if res == 0 {
-				pc.AcceptedTransferSyntax = uidString(sub[4 : 4+n])
+				pc.AcceptedTransferSyntax = uidString(val)
 			}
 		} else {
-			issues = append(issues, assocIssue{code: "unknown_item", length: int64(sub[0])})
+			issues = append(issues, assocIssue{code: "unknown_item", length: int64(it)})
 		}
-		sub = sub[4+n:]
 	}
 	return issues
 }
@@ -307,16 +292,11 @@ func decodeUserInfo(typ byte, v []byte, a *Association, issues []assocIssue) []a
 		source = "acceptor"
 	}
 	for len(v) > 0 {
-		if len(v) < 4 {
-			return append(issues, assocIssue{code: "item_truncated", length: int64(len(v))})
+		st, s, rest, bad := nextItem(v)
+		if bad != nil {
+			return append(issues, *bad)
 		}
-		st := v[0]
-		n := int(binary.BigEndian.Uint16(v[2:4]))
-		if n > len(v)-4 {
-			return append(issues, assocIssue{code: "item_length_exceeds_pdu", length: int64(n), limit: int64(len(v) - 4)})
-		}
-		s := v[4 : 4+n]
-		v = v[4+n:]
+		v = rest
 		short := func(min int) bool {
 			if len(s) < min {
 				issues = append(issues, assocIssue{code: "item_truncated", length: int64(len(s))})
@@ -507,4 +487,19 @@ func decodeAbort(dir parser.Direction, b []byte) *Abort {
 		ab.Reason = pick(abortReasons[:], b[3])
 	}
 	return ab
+}
+
+// nextItem splits the next negotiation item off b: type, reserved byte,
+// 16-bit length, value. It is the one place the item length is checked
+// against the bytes present; on a short header or a value running past b it
+// returns the issue instead.
+func nextItem(b []byte) (typ byte, val, rest []byte, bad *assocIssue) {
+	if len(b) < 4 {
+		return 0, nil, nil, &assocIssue{code: "item_truncated", length: int64(len(b))}
+	}
+	n := int(binary.BigEndian.Uint16(b[2:4]))
+	if n > len(b)-4 {
+		return 0, nil, nil, &assocIssue{code: "item_length_exceeds_pdu", length: int64(n), limit: int64(len(b) - 4)}
+	}
+	return b[0], b[4 : 4+n], b[4+n:], nil
 }

@@ -66,15 +66,7 @@ func FuzzStream(f *testing.F) {
 		}
 		probe(parser.ToServer, data)
 		whole := parsertest.Replay(Factory, c, parsertest.Whole, nil)
-		stepped := parsertest.Replay(Factory, c, func(b []byte) [][]byte {
-			n := int(step) + 1
-			var out [][]byte
-			for len(b) > n {
-				out = append(out, b[:n])
-				b = b[n:]
-			}
-			return append(out, b)
-		}, nil)
+		stepped := parsertest.Replay(Factory, c, parsertest.Steps(int(step)+1), nil)
 		if whole.JSON() != stepped.JSON() {
 			t.Fatalf("chunking changed the events:\n%s\nvs\n%s", whole.JSON(), stepped.JSON())
 		}

@@ -250,3 +250,15 @@ func Golden(t testing.TB, name, got string, update bool) {
 		t.Errorf("%s: events differ from the golden file (run with -update to accept):\ngot:\n%s\nwant:\n%s", name, got, want)
 	}
 }
+
+// Steps feeds n bytes at a time (the last piece may be shorter).
+func Steps(n int) Splitter {
+	return func(data []byte) [][]byte {
+		var out [][]byte
+		for len(data) > n {
+			out = append(out, data[:n])
+			data = data[n:]
+		}
+		return append(out, data)
+	}
+}
