@@ -33,7 +33,7 @@ type detection struct {
 
 // newDetection loads the policy, the country database and the pseudonym key,
 // so that a bad file is reported before any output exists.
-func newDetection(af analyzeFlags) (*detection, error) {
+func newDetection(af sessionFlags) (*detection, error) {
 	d := &detection{pol: policy.Default(), evidence: af.evidence}
 	if af.policy != "" {
 		pol, err := detect.LoadPolicy(af.policy)
@@ -77,13 +77,22 @@ func defaultKeyFile() string {
 	return filepath.Join(dir, "pseudonym.key")
 }
 
-func (d *detection) start() error {
+// start makes the engine; its alerts go to the alerts output, the metrics
+// sink and the extra sinks.
+func (d *detection) start(extra ...detect.Sink) error {
 	if d.alerts != nil {
 		d.path = d.alerts.Path()
 	}
 	var alerts detect.Sink = d.alerts
-	if d.metrics != nil {
-		alerts = output.Tee{d.alerts, d.metrics}
+	if d.metrics != nil || len(extra) > 0 {
+		tee := output.Tee{d.alerts}
+		if d.metrics != nil {
+			tee = append(tee, d.metrics)
+		}
+		for _, x := range extra {
+			tee = append(tee, x)
+		}
+		alerts = tee
 	}
 	e, err := detect.New(d.pol, detect.Options{AlertSink: alerts, Key: d.key, Evidence: d.evidence, Geo: d.geo})
 	if err != nil {
