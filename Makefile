@@ -17,8 +17,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
+# CGO_ENABLED=0: medtap run drops its capabilities on every thread with
+# AllThreadsSyscall, which Go refuses in a cgo binary.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(MEDTAP) ./sensor/cmd/medtap
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(MEDTAP) ./sensor/cmd/medtap
 	$(GO) build -trimpath -o $(BIN)/medtap-pcaptool ./sensor/cmd/medtap-pcaptool
 	$(GO) build -trimpath -o $(BIN)/medtap-bench ./sensor/cmd/medtap-bench
 

@@ -1,5 +1,11 @@
 package detect
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
+
 // Alert is the body of an "alert" event. The flow (src_ip, dest_ip, ports,
 // community_id) is in the event envelope. Field names are stable
 // lower_snake_case: other tools parse them.
@@ -8,6 +14,10 @@ package detect
 // categories, counts them, and stands a keyed pseudonym in for each patient
 // identifier. Masked excerpts appear only with Options.Evidence = "masked".
 type Alert struct {
+	// ID names the alert across tools (carve, reports, tickets): AlertID
+	// of its rule, flow, first time and asset, so the same input gives the
+	// same id on every run.
+	ID           string      `json:"alert_id"`
 	RuleID       string      `json:"rule_id"`
 	Title        string      `json:"title"`
 	Severity     string      `json:"severity"` // info, low, medium, high, critical
@@ -63,4 +73,22 @@ type Evidence struct {
 type Remediation struct {
 	ZH string `json:"zh"`
 	EN string `json:"en"`
+}
+
+// AlertID is the stable id of an alert: the first 16 hex digits of the
+// SHA-256 of its rule id, the flow's Community ID and VLAN (empty and 0 for
+// alerts without a flow), its first_seen text, its primary asset and the
+// rule's sub-key (what tells two alerts of one rule on one flow apart). It
+// depends only on the input, never on the run, and holds no patient value.
+func AlertID(rule, communityID string, vlan uint16, firstSeen, asset, sub string) string {
+	h := sha256.New()
+	var buf [8]byte
+	for i, s := range [...]string{rule, communityID, string(strconv.AppendUint(buf[:0], uint64(vlan), 10)), firstSeen, asset, sub} {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(s))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
 }

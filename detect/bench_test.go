@@ -60,6 +60,34 @@ func BenchmarkEngine(b *testing.B) {
 		}
 		benchEngine(b, evs)
 	})
+	// repeat-text: the plaintext channels of detect/testdata/captures (an
+	// HTTP POST with identifiers and Basic credentials, a syslog message
+	// with identifiers, an SNMP v2c community, a Telnet login), each
+	// repeated 64 times on its own open flow: re-confirming MT-PHI-005,
+	// MT-PHI-006 and MT-CRED-001.
+	b.Run("repeat-text", func(b *testing.B) {
+		var evs []*event.Event
+		for _, pc := range []string{"http-basic-phi.pcap", "syslog-phi.pcap", "snmp-v2c.pcap", "telnet-login.pcap"} {
+			var one []*event.Event
+			for _, ev := range pipelineEvents(b, "testdata/captures/"+pc) {
+				if _, ok := ev.Body.(*flow.Record); !ok && ev.Flow != nil {
+					one = append(one, ev)
+				}
+			}
+			if len(one) == 0 {
+				b.Fatalf("%s: no events", pc)
+			}
+			f := *one[0].Flow
+			for range 64 {
+				for _, m := range one {
+					c := *m
+					c.Flow = &f
+					evs = append(evs, &c)
+				}
+			}
+		}
+		benchEngine(b, evs)
+	})
 	b.Run("mix", func(b *testing.B) {
 		benchEngine(b, pipelineEvents(b, "../pcaps/dicom-store.pcap", "../pcaps/hl7-mllp.pcap", "../pcaps/https-curl.pcap"))
 	})

@@ -100,19 +100,26 @@ type Engine struct {
 	stats    Stats
 
 	// Baselines and novelty sets.
-	aeKnown     set[string]                // calling AE titles
-	aeIPs       map[string]set[netip.Addr] // calling AE -> addresses
-	calledBySrv map[netip.AddrPort]set[string]
-	srvReported set[netip.AddrPort]
-	hl7Senders  map[string]set[netip.Addr] // known senders -> their addresses (nil: none kept)
-	moveDests   set[string]
-	writers     set[writerKey] // node and N-* command
-	svcKnown    set[svcKey]    // reported or learned services
-	hiReported  set[svcKey]
-	dicomPlain  set[netip.Addr]
-	dicomTLS    set[netip.Addr]
-	mixedDone   set[netip.Addr]
-	nested      int // entries in the per-key sets (aeIPs, hl7Senders, calledBySrv)
+	aeKnown      set[string]                // calling AE titles
+	aeIPs        map[string]set[netip.Addr] // calling AE -> addresses
+	calledBySrv  map[netip.AddrPort]set[string]
+	srvReported  set[netip.AddrPort]
+	hl7Senders   map[string]set[netip.Addr] // known senders -> their addresses (nil: none kept)
+	moveDests    set[string]
+	writers      set[writerKey] // node and N-* command
+	svcKnown     set[svcKey]    // reported or learned services
+	hiReported   set[svcKey]
+	dicomPlain   set[netip.Addr]
+	dicomTLS     set[netip.Addr]
+	mixedDone    set[netip.Addr]
+	hosts        set[netip.Addr] // hosts seen on device networks (MT-NODE-006)
+	stored       set[uint64]     // stored SOP instances by receiver (MT-OP-002)
+	overwriters  set[netip.Addr] // nodes that re-sent a stored instance
+	remotePeers  set[netip.Addr] // peers of remote-access sessions (MT-RMOT-002)
+	maintPeers   set[netip.Addr] // the same, never forgotten for MT-RMOT-003
+	medicalNodes set[netip.Addr] // nodes of flows with medical protocols or PHI
+	isoReported  set[netip.Addr]
+	nested       int // entries in the per-key sets (aeIPs, hl7Senders, calledBySrv)
 
 	in       interner            // strings kept by pending alerts and baselines
 	lists    map[uint64][]string // shared lists of pending alerts, by hash
@@ -188,23 +195,30 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		pol: pol, opts: opts, geo: opts.Geo,
-		ps:          newPseudonymizer(key),
-		sev:         make([]string, len(ruleTable)),
-		disabled:    make([]bool, len(ruleTable)),
-		flows:       map[*parser.Flow]*flowState{},
-		rate:        map[rateKey]*rateState{},
-		aeKnown:     set[string]{},
-		aeIPs:       map[string]set[netip.Addr]{},
-		calledBySrv: map[netip.AddrPort]set[string]{},
-		srvReported: set[netip.AddrPort]{},
-		hl7Senders:  map[string]set[netip.Addr]{},
-		moveDests:   set[string]{},
-		writers:     set[writerKey]{},
-		svcKnown:    set[svcKey]{},
-		hiReported:  set[svcKey]{},
-		dicomPlain:  set[netip.Addr]{},
-		dicomTLS:    set[netip.Addr]{},
-		mixedDone:   set[netip.Addr]{},
+		ps:           newPseudonymizer(key),
+		sev:          make([]string, len(ruleTable)),
+		disabled:     make([]bool, len(ruleTable)),
+		flows:        map[*parser.Flow]*flowState{},
+		rate:         map[rateKey]*rateState{},
+		aeKnown:      set[string]{},
+		aeIPs:        map[string]set[netip.Addr]{},
+		calledBySrv:  map[netip.AddrPort]set[string]{},
+		srvReported:  set[netip.AddrPort]{},
+		hl7Senders:   map[string]set[netip.Addr]{},
+		moveDests:    set[string]{},
+		writers:      set[writerKey]{},
+		svcKnown:     set[svcKey]{},
+		hiReported:   set[svcKey]{},
+		dicomPlain:   set[netip.Addr]{},
+		dicomTLS:     set[netip.Addr]{},
+		mixedDone:    set[netip.Addr]{},
+		hosts:        set[netip.Addr]{},
+		stored:       set[uint64]{},
+		overwriters:  set[netip.Addr]{},
+		remotePeers:  set[netip.Addr]{},
+		maintPeers:   set[netip.Addr]{},
+		medicalNodes: set[netip.Addr]{},
+		isoReported:  set[netip.Addr]{},
 	}
 	e.stats.Alerts = map[string]int{}
 	e.stats.RateLimited = map[string]int{}
@@ -327,6 +341,7 @@ func (e *Engine) Close() error {
 			a := rs.last
 			a.Evidence = Evidence{Details: map[string]any{"rate_limited_alerts": n}}
 			a.Count, a.RateLimited, a.Suppressed = n, true, 0
+			a.ID = alertIDOf(a.RuleID, nil, a.FirstSeen, e.assetText(rs.key.asset), "rate_limited")
 			ev := &event.Event{TS: rs.lastTS, Flow: nil, Sensor: rs.lastSensor, Body: &a, Key: rs.lastKey}
 			rs.suppressed = 0
 			e.out = append(e.out, ev)
@@ -347,6 +362,9 @@ type flowState struct {
 	done   bool
 	lastTS time.Time // of the flow's last event (never the event: it holds patient values)
 
+	service      string // remote-access or high-risk service found by fingerprint
+	remote       bool   // service is a remote-access session
+	userPseud    uint64 // pseudonym of the session's user name, 0 if none
 	tlsSeen      bool
 	tlsEncrypted bool
 	phi          bool   // patient data seen on the flow
@@ -394,6 +412,10 @@ func (e *Engine) handle(ev *event.Event) {
 		e.tlsHandshake(ev, fs, b)
 	case *flow.Record:
 		e.flowRecord(ev, b)
+	case *flow.ARP:
+		e.arp(ev, b)
+	default:
+		e.remoteEvent(ev)
 	}
 	e.scrub()
 }
@@ -748,12 +770,29 @@ func (e *Engine) emit(p *pending) {
 	if !p.last.Equal(p.first) {
 		a.LastSeen = formatEventTime(p.last)
 	}
+	a.ID = alertIDOf(ri.ID, p.flow, a.FirstSeen, e.assetText(p.asset), p.sub)
 
 	rs.suppressed = 0
 	rs.hasLast, rs.last, rs.lastTS, rs.lastSensor, rs.lastKey = true, *a, p.last, p.sensor, p.evKey
 	rs.last.Evidence = Evidence{}
 	e.stats.Alerts[ri.ID]++
 	e.out = append(e.out, &event.Event{TS: p.last, Flow: p.flow, Sensor: p.sensor, Body: a, Key: p.evKey})
+}
+
+// alertIDOf is AlertID for an alert on flow f (nil: none).
+func alertIDOf(rule string, f *parser.Flow, firstSeen, asset, sub string) string {
+	if f == nil {
+		return AlertID(rule, "", 0, firstSeen, asset, sub)
+	}
+	return AlertID(rule, f.CommunityID, f.VLAN, firstSeen, asset, sub)
+}
+
+// assetText is a pending alert's primary asset as text ("" when unset).
+func (e *Engine) assetText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return e.ipText(a)
 }
 
 // sortTags orders "(gggg,eeee)" tags; they sort as text.

@@ -239,7 +239,8 @@ func TestDeterministic(t *testing.T) {
 	var outs []string
 	for _, w := range []int{1, 2, 1} {
 		var b bytes.Buffer
-		for _, pc := range []string{"../pcaps/dicom-store.pcap", "../pcaps/hl7-mllp.pcap", "../pcaps/https-curl.pcap"} {
+		for _, pc := range []string{"../pcaps/dicom-store.pcap", "../pcaps/hl7-mllp.pcap", "../pcaps/https-curl.pcap",
+			"testdata/captures/telnet-login.pcap", "testdata/captures/syslog-phi.pcap", "testdata/captures/snmp-v2c.pcap"} {
 			for _, ev := range runPcap(t, nil, pc, w) {
 				j, err := ev.AppendJSON(nil)
 				if err != nil {

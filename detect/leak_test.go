@@ -58,6 +58,9 @@ func patientMarkers(t *testing.T) []string {
 		"QIAN^LI", "MT7001", "19750203", "pw1234", // MT-PHI-003-astm
 		"SUN^MEI", "ZHOU^GANG", "WU^AN", "WU^BO", "WU^CHEN", "MT8001", "MT8003", "MT8005", // MT-READ-001
 		"medtap-secret", "medtap-op", // dicom-userid.pcap credentials
+		// testdata/make/remote.sh: credentials, ID numbers, phone.
+		"medtap-tech", "tel-secret-9", "medtap-ftp", "ftp-secret-3", "medtap-web", "web-secret-7",
+		"snmp-auth-pass", "snmp-priv-pass", "110105198506120034", "320502197703042183", "13912345678",
 	} {
 		set[v] = true
 	}

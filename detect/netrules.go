@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, s
 			e.report(ev, fs, &finding{rule: RuleNewWriter, sub: d.Command, severity: sev, asset: req, nodes: e.nodes(c, s),
 				protocol: "dicom", messages: 1, details: det})
 		}
+	case "C-STORE":
+		e.overwrite(ev, fs, d, req, srv, c, s)
 	case "C-FIND", "C-MOVE", "C-GET":
 		reasons, wtags := e.reasonBuf[:0], e.tagBuf[:0]
 		for _, t := range wild {
@@ -79,6 +82,34 @@ func (e *Engine) dimseOps(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, s
 					details: e.dets(dS("move_destination", dest), dS("basis", basis))})
 			}
 		}
+	}
+}
+
+// maxStoredInstances bounds the SOP instances remembered for MT-OP-002
+// (as 64-bit keyed hashes with the receiving address); past it the memory
+// starts again empty and Stats.BaselineFull counts it.
+const maxStoredInstances = 1 << 18
+
+// overwrite runs MT-OP-002: a C-STORE of an instance already stored on the
+// same receiver, from a node that never re-sent one before.
+func (e *Engine) overwrite(ev *event.Event, fs *flowState, d *dicom.DIMSE, req, srv netip.Addr, c, s node) {
+	if d.SOPInstanceUID == "" || d.StatusClass == "failure" {
+		return
+	}
+	h := e.ps.hash(d.SOPInstanceUID)
+	a := srv.As16()
+	h ^= (binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 + binary.LittleEndian.Uint64(a[8:])) * 0xbf58476d1ce4e5b9
+	if _, seen := e.stored[h]; !seen {
+		if len(e.stored) >= maxStoredInstances {
+			clear(e.stored)
+			e.stats.BaselineFull++
+		}
+		e.stored[h] = struct{}{}
+		return
+	}
+	if novel(e, e.overwriters, req, ev.TS) {
+		e.report(ev, fs, &finding{rule: RuleOverwrite, asset: srv, nodes: e.nodes(c, s), protocol: "dicom", messages: 1,
+			details: e.dets(dL1("commands", d.Command), dL1("sop_classes", d.SOPClassUID))})
 	}
 }
 
@@ -284,14 +315,43 @@ func (e *Engine) flowRecord(ev *event.Event, r *flow.Record) {
 		e.services(ev, fs, r, srv, f.Proto, port, c, s)
 	}
 
-	// Remote access sessions.
+	// Remote access sessions: by protocol fingerprint on any port; by
+	// port for flows no parser identified.
 	if f.Proto == 6 && open && r.PayloadToServer > 0 && r.PayloadToClient > 0 {
-		if name, ok := remoteAccessPort(port); ok {
-			e.remoteAccess(ev, fs, cli, srv, name, c, s)
+		name := ""
+		if fs.remote {
+			name = fs.service
+		} else {
+			switch r.AppProto {
+			case "ssh", "rdp", "vnc", "telnet", "teamviewer", "anydesk":
+				name = r.AppProto
+			}
 		}
+		if name != "" {
+			e.remoteSession(ev, fs, r, cli, srv, name)
+		} else if r.AppProto == "unknown" || r.AppProto == "" {
+			if name, ok := remoteAccessPort(port); ok {
+				e.remoteAccess(ev, fs, cli, srv, name, c, s)
+			}
+		}
+	}
+	// Nodes that reach medical data (MT-RMOT-003).
+	if medical != "" || fs.phi {
+		p := medical
+		if p == "" {
+			p = r.AppProto
+		}
+		e.medicalNode(ev, fs, cli, p)
+		e.medicalNode(ev, fs, srv, p)
 	}
 
 	e.crossBorder(ev, fs, r, cli, srv, medical)
+	if len(e.pol.DeviceNetworks) > 0 {
+		e.newHost(ev, fs, cli, "flow", "")
+		if r.PktsToClient > 0 {
+			e.newHost(ev, fs, srv, "flow", "")
+		}
+	}
 	e.finish(fs, r, ev.TS)
 	e.noFlow.flow = nil
 }
@@ -332,15 +392,30 @@ func parseEventTime(s string) (time.Time, bool) {
 
 func (e *Engine) services(ev *event.Event, fs *flowState, r *flow.Record, srv netip.Addr, proto uint8, port uint16, c, s node) {
 	k := svcKey{srv, proto, port}
+	byPort := false
 	for _, h := range e.pol.HighRiskServices {
 		if h.Contains(proto, port) {
+			byPort = true
 			if !e.hiReported.has(k) && len(e.hiReported) < maxBaseline {
 				e.hiReported[k] = struct{}{}
 				svc := policy.Service{Proto: proto, Port: port, PortEnd: port}.String()
-				e.report(ev, fs, &finding{rule: RuleHighRiskSvc, sub: svc, asset: srv, nodes: e.nodes(c, s),
-					details: e.dets(dS("service", svc), dS("service_name", h.Name), dS("app_proto", r.AppProto))})
+				det := e.dets(dS("service", svc), dS("service_name", h.Name), dS("app_proto", r.AppProto), dS("basis", "port"))
+				if fp := highRiskFingerprint(fs.service, r.AppProto); fp != "" {
+					det[len(det)-1] = dS("basis", "port_and_fingerprint")
+				}
+				e.report(ev, fs, &finding{rule: RuleHighRiskSvc, sub: svc, asset: srv, nodes: e.nodes(c, s), details: det})
 			}
 			break
+		}
+	}
+	// The same services found by fingerprint on other ports, on our own
+	// hosts (a relay or server outside is not ours to close).
+	if fp := highRiskFingerprint(fs.service, r.AppProto); !byPort && fp != "" && e.pol.Internal(srv) {
+		if !e.hiReported.has(k) && len(e.hiReported) < maxBaseline {
+			e.hiReported[k] = struct{}{}
+			svc := policy.Service{Proto: proto, Port: port, PortEnd: port}.String()
+			e.report(ev, fs, &finding{rule: RuleHighRiskSvc, sub: svc, asset: srv, nodes: e.nodes(c, s),
+				details: e.dets(dS("service", svc), dS("service_name", fp), dS("app_proto", r.AppProto), dS("basis", "fingerprint"))})
 		}
 	}
 	dc := e.pol.ClassOf(srv)

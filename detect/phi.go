@@ -13,15 +13,15 @@ import (
 )
 
 // phiSeverity grades a set of personal-information categories (the dicom
-// and hl7 packages' closed sets), following the NMPA list: identity-card
-// and insurance numbers critical; name, birth date, address, phone high.
+// and hl7 packages' closed sets, and textscan's), following the NMPA list:
+// identity-card, insurance and bank card numbers critical; name, birth date, address, phone high.
 func phiSeverity(cats []string) string {
 	best := ""
 	rank := -1
 	for _, c := range cats {
 		s, r := "medium", 2
 		switch c {
-		case "id_number", "insurance":
+		case "id_number", "insurance", "bank_card":
 			s, r = "critical", 4
 		case "name", "birth_date", "address", "phone", "email", "other_patient":
 			s, r = "high", 3
@@ -84,15 +84,39 @@ func tagIs(s string, t uint32) bool {
 	return len(s) == len(buf) && string(appendTag(buf[:0], t)) == s
 }
 
-// Face-capable SOP classes: secondary capture (1.2.840.10008.5.1.4.1.1.7
-// and its multi-frame variants .7.1-.7.4) and visible-light photography
-// (.77.1.4, .77.1.4.1 video photographic).
-func faceCapable(sopClass string) bool {
+// faceBasis says why an image can show a face, or "": a secondary capture
+// (SOP class 1.2.840.10008.5.1.4.1.1.7 and its multi-frame variants
+// .7.1-.7.4: screen grabs, scanned photos); a visible-light photograph (SOP
+// classes .77.1.4 and .77.1.4.1, or modality XC external camera, OP
+// ophthalmic photography, ES endoscopy); or a CT or MR of the head, from
+// which a face can be rendered in 3D (BodyPartExamined, CID 4031 terms).
+func faceBasis(sopClass, modality, bodyPart string) string {
 	const sc = "1.2.840.10008.5.1.4.1.1.7"
-	if sopClass == sc || strings.HasPrefix(sopClass, sc+".") {
+	switch {
+	case sopClass == sc || strings.HasPrefix(sopClass, sc+"."):
+		return "secondary_capture"
+	case sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4" || sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4.1":
+		return "photograph"
+	}
+	switch strings.TrimSpace(modality) {
+	case "XC", "OP", "ES":
+		return "photograph"
+	case "CT", "MR":
+		if headPart(bodyPart) {
+			return "head_ct_mr"
+		}
+	}
+	return ""
+}
+
+// headPart reports whether a BodyPartExamined value (CS, upper case) is the
+// head or a part of the face.
+func headPart(bp string) bool {
+	switch strings.ToUpper(strings.TrimSpace(bp)) {
+	case "HEAD", "BRAIN", "SKULL", "FACE", "HEADNECK", "HEAD NECK", "ORBIT", "EYE", "NOSE", "SINUS", "JAW", "MANDIBLE", "MAXILLA", "TMJ":
 		return true
 	}
-	return sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4" || sopClass == "1.2.840.10008.5.1.4.1.1.77.1.4.1"
+	return false
 }
 
 // dicomEnds gives the sender of a request's dataset and the other side.
@@ -163,17 +187,27 @@ func (e *Engine) dimse(ev *event.Event, fs *flowState, d *dicom.DIMSE) {
 			details: e.dets(dL1("commands", d.Command), dL1("sop_classes", sop)),
 		})
 	}
-	if faceCapable(sop) && (d.DatasetBytes > 0 || d.ResponseDatasetBytes > 0) {
+	basis := faceBasis(sop, d.Modality, d.BodyPartExamined)
+	image := d.DatasetBytes > 0 || d.ResponseDatasetBytes > 0
+	if basis == "head_ct_mr" {
+		image = d.DatasetBytes > 0 && d.Command == "C-STORE" // not a query match
+	}
+	if basis != "" && image {
 		sev := "high"
 		for _, c := range cats {
 			if identifying(c) {
 				sev = "critical"
 			}
 		}
+		det := e.dets(dL1("sop_classes", sop), dS("modality", d.Modality), dL1("face_basis", basis))
+		if d.BodyPartExamined != "" {
+			det = append(det, dS("body_part", d.BodyPartExamined))
+			e.detBuf = det
+		}
 		e.report(ev, fs, &finding{
 			rule: RuleFaceImage, severity: sev, asset: srv, nodes: e.nodes(c, s), protocol: "dicom", clear: true,
 			tags: tags, cats: cats, ids: ids, messages: 1,
-			details: e.dets(dL1("sop_classes", sop), dS("modality", d.Modality)),
+			details: det,
 		})
 	}
 	if d.PatientIdentityRemoved {

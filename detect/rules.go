@@ -44,6 +44,13 @@ const (
 	RuleNewWriter     = "MT-OP-001"
 	RuleBulkRead      = "MT-READ-001"
 	RuleMoveNewDest   = "MT-RED-001"
+	RuleARPSpoof      = "MT-ARP-001"
+	RuleNewHost       = "MT-NODE-006"
+	RuleOverwrite     = "MT-OP-002"
+	RulePHIText       = "MT-PHI-005"
+	RulePHIDevice     = "MT-PHI-006"
+	RuleRemoteNewPeer = "MT-RMOT-002"
+	RuleIsolation     = "MT-RMOT-003"
 )
 
 var ruleTable = []RuleInfo{
@@ -74,8 +81,8 @@ var ruleTable = []RuleInfo{
 	{
 		ID: RuleFaceImage, Title: "Face-capable image in clear", Severity: "high",
 		Category: "phi_cleartext", Capability: []string{"TXCF"}, Threat: "read", DataCategory: "sensitive_medical", Seed: "MED-PI-001",
-		Description:   "A secondary-capture or visible-light photographic image (which can show a face: biometric information under the NMPA list) crossed a flow that is not encrypted. Critical when the dataset also identifies the patient. Head CT/MR is not covered: the DICOM events do not carry BodyPartExamined yet.",
-		DetailKeys:    []string{"sop_classes", "modality"},
+		Description:   "An image that can show a face (biometric information under the NMPA list) crossed a flow that is not encrypted: a secondary capture, a visible-light photograph (photographic SOP classes, or modality XC, OP, ES), or a CT or MR of the head (BodyPartExamined HEAD, BRAIN, SKULL, FACE, HEADNECK and face parts), from which a face can be rendered. Critical when the dataset also identifies the patient.",
+		DetailKeys:    []string{"sop_classes", "modality", "face_basis", "body_part"},
 		RemediationEN: "Encrypt the link (DICOM TLS); de-identify photographs and screen captures before they leave the modality.",
 		RemediationZH: "对链路加密（DICOM TLS）；照片与屏幕截图在离开设备前应去标识化。",
 	},
@@ -90,8 +97,8 @@ var ruleTable = []RuleInfo{
 	{
 		ID: RuleCredClear, Title: "Credentials in clear", Severity: "high",
 		Category: "credentials", Capability: []string{"PAUT", "TXCF"}, Threat: "spoof", DataCategory: "device", Seed: "MED-PAUT-001",
-		Description:   "DICOM user identity negotiation of type 1 (username) or 2 (username and passcode), or an ASTM header access password (H-4), was sent on a flow that is not encrypted. Anyone on the path can reuse it. The username and password are never written out.",
-		DetailKeys:    []string{"user_identity_type", "passcode_present", "identity_accepted", "credential"},
+		Description:   "Credentials crossed a flow that is not encrypted: DICOM user identity of type 1 (username) or 2 (username and passcode), an ASTM header access password (H-4), a Telnet login (password typed: high; user name only: medium), FTP USER/PASS (not anonymous), HTTP Basic authorization, or an SNMP v1/v2c community (high when it is public/private). Anyone on the path can reuse them. Values are never written out: evidence names the credential kind and gives a keyed pseudonym of the user name where there is one.",
+		DetailKeys:    []string{"user_identity_type", "passcode_present", "identity_accepted", "credential", "user_pseudonym", "login_failed", "login_result", "default_community", "status"},
 		RemediationEN: "Use DICOM TLS when user identity is negotiated (or Kerberos/SAML/JWT identity types); change the exposed password.",
 		RemediationZH: "协商用户身份时启用 DICOM TLS（或改用 Kerberos/SAML/JWT 身份类型）；更换已暴露的口令。",
 	},
@@ -186,8 +193,8 @@ var ruleTable = []RuleInfo{
 	{
 		ID: RuleHighRiskSvc, Title: "High-risk service exposed", Severity: "high",
 		Category: "exposed_service", Capability: []string{"SAHD", "CONN"}, Threat: "manipulate", DataCategory: "device", Seed: "MED-SAHD-001",
-		Description:   "A host answered a connection on a high-risk service (policy high_risk_services: Telnet, FTP, TFTP, SMB, RDP, VNC, TeamViewer, AnyDesk, VxWorks WDB, debug ports). TCP: the server sent SYN-ACK; UDP: the server answered. Reported once per host and service.",
-		DetailKeys:    []string{"service", "service_name", "app_proto"},
+		Description:   "A host answered a connection on a high-risk service: on a port of the policy's high_risk_services (Telnet, FTP, TFTP, SMB, RDP, VNC, TeamViewer, AnyDesk, VxWorks WDB, debug ports), or, for an internal host, on any port where the protocol fingerprint is Telnet, FTP, TFTP, VNC, RDP, TeamViewer, AnyDesk or SMBv1 (basis says which). TCP: the server sent SYN-ACK (a RST is closed, not reported); UDP: the server answered. Reported once per host and service.",
+		DetailKeys:    []string{"service", "service_name", "app_proto", "basis"},
 		RemediationEN: "Disable the service on the device or filter it at the network; reserved debug ports must be closed in production.",
 		RemediationZH: "在设备上关闭该服务或在网络侧过滤；生产环境中必须关闭预留调试端口。",
 	},
@@ -202,8 +209,8 @@ var ruleTable = []RuleInfo{
 	{
 		ID: RuleRemoteAccess, Title: "Remote access session outside policy", Severity: "high",
 		Category: "remote_maintenance", Capability: []string{"RMOT"}, Threat: "manipulate", DataCategory: "device", Seed: "MED-RMOT-001",
-		Description:   "A session with payload both ways on a remote-access port (SSH 22, Telnet 23, RDP 3389, VNC 5900-5903, TeamViewer 5938, AnyDesk 7070, WinRM 5985/5986) came from an external peer not in remote_maintenance.allowed_peers (high; critical when foreign), or outside remote_maintenance.hours (medium). Detected from flow records by port: no protocol fingerprint yet.",
-		DetailKeys:    []string{"service_name", "reasons", "local_time", "country", "geo_db"},
+		Description:   "A remote-access session with payload both ways (SSH, RDP, VNC, Telnet, TeamViewer, AnyDesk, WinRM: found by protocol fingerprint on any port; flows no parser identified by port: 22, 23, 3389, 5900-5903, 5938, 7070, 5985/5986) had an external peer not in remote_maintenance.allowed_peers (high; critical when foreign), or ran outside remote_maintenance.hours (medium). The peer is the session's external side (a vendor coming in, or a relay a device reaches out to). Evidence is the session record: service, direction, country, user pseudonym (RDP cookie, Telnet login), duration and bytes.",
+		DetailKeys:    []string{"service_name", "reasons", "local_time", "country", "geo_db", "basis", "direction", "duration_ms", "bytes_to_server", "bytes_to_client", "user_pseudonym"},
 		RemediationEN: "Allow vendor remote maintenance only through the hospital's audited jump host, within agreed hours.",
 		RemediationZH: "厂商远程维护仅允许经医院审计的跳板机、在约定时段内进行。",
 	},
@@ -230,6 +237,62 @@ var ruleTable = []RuleInfo{
 		DetailKeys:    []string{"move_destination", "basis"},
 		RemediationEN: "Confirm the destination is a known workstation; configure the archive with a fixed list of move destinations.",
 		RemediationZH: "确认目标为已知工作站；在影像归档上配置固定的 C-MOVE 目标列表。",
+	},
+	{
+		ID: RuleARPSpoof, Title: "ARP reply claims an address bound to another MAC", Severity: "high",
+		Category: "spoofing", Capability: []string{"NAUT", "CONN"}, Threat: "redirect", DataCategory: "device", Seed: "MED-SPF-001",
+		Description:   "An ARP reply (or a gratuitous announcement) bound an IPv4 address to a MAC other than the one it was bound to before on the segment: the usual way to put a host in the middle of a device's traffic (ARP poisoning). The asset is the address claimed; evidence gives the new and previous MAC. Requests that change a binding (a host that really moved) are not reported.",
+		DetailKeys:    []string{"sender_mac", "previous_mac", "op", "gratuitous", "vlan"},
+		RemediationEN: "Find the port of the claiming MAC on the switch; enable dynamic ARP inspection / DHCP snooping on device VLANs, or static ARP entries for critical devices.",
+		RemediationZH: "在交换机上定位该 MAC 所在端口；在设备 VLAN 上启用动态 ARP 检测/DHCP 监听，或为关键设备配置静态 ARP 表项。",
+	},
+	{
+		ID: RuleNewHost, Title: "New host on a device network", Severity: "medium",
+		Category: "unauthenticated_node", Capability: []string{"NAUT", "CONN"}, Threat: "spoof", DataCategory: "device", Seed: "MED-INV-001",
+		Description:   "An address inside the policy's device_networks was seen for the first time (as an ARP sender, a flow's client, or a server that answered) after the learning period. Once per address.",
+		DetailKeys:    []string{"source", "mac"},
+		RemediationEN: "Identify the new host and add it to the asset inventory; if unknown, disconnect it and check the switch port.",
+		RemediationZH: "识别新主机并登记到资产清单；若来源不明，请断开并检查其交换机端口。",
+	},
+	{
+		ID: RuleOverwrite, Title: "DICOM object overwritten from a new node", Severity: "medium",
+		Category: "manipulation", Capability: []string{"AUTH", "TXIG"}, Threat: "manipulate", DataCategory: "sensitive_medical", Seed: "MED-OP-001",
+		Description:   "A node sent a C-STORE of a SOP instance that had already been stored on the wire, and had not re-sent an existing instance before (after the learning period). Re-sending an instance replaces the stored object on most archives: a way to alter images or reports. Instances are remembered by keyed hash, at most maxStoredInstances.",
+		DetailKeys:    []string{"commands", "sop_classes"},
+		RemediationEN: "Confirm the node is meant to correct or resend objects; configure the archive to reject or version duplicate SOP instances from other sources.",
+		RemediationZH: "确认该节点是否应更正或重发对象；将影像归档配置为拒绝其他来源的重复 SOP 实例或对其进行版本管理。",
+	},
+	{
+		ID: RulePHIText, Title: "Patient identifiers in a plaintext stream", Severity: "high",
+		Category: "phi_cleartext", Capability: []string{"TXCF"}, Threat: "read", DataCategory: "sensitive_medical", Seed: "MED-PI-001",
+		Description:   "The textscan detectors (PRC resident ID numbers with a valid check digit, phone numbers, Luhn-valid bank card numbers) found identifiers in a generic plaintext stream: an HTTP request or response (target, headers, bodies), an FTP control session, a Telnet session. Severity by category: ID number and bank card critical, phone high. Evidence names the fields (uri, body, header...), never the values; ID numbers are pseudonymised.",
+		DetailKeys:    []string{"channels"},
+		RemediationEN: "Move this exchange to HTTPS/FTPS/SSH, or stop sending personal identifiers over it.",
+		RemediationZH: "将该交互改为 HTTPS/FTPS/SSH 等加密方式，或停止在其中传输个人身份信息。",
+	},
+	{
+		ID: RulePHIDevice, Title: "Patient identifiers in a device-data channel", Severity: "critical",
+		Category: "phi_cleartext", Capability: []string{"TXCF", "DIDT"}, Threat: "read", DataCategory: "sensitive_medical", Seed: "MED-PI-002",
+		Description:   "Personal information appeared in a channel meant for device data only: syslog messages (textscan detectors), the fields of a declared device protocol (framing definitions' phi fields), or an upload from a device (policy device class or device network) to an external HTTP server. Device data must hold none: one step above the MT-PHI-005 severity for the same categories.",
+		DetailKeys:    []string{"channels"},
+		RemediationEN: "Stop the device from logging or uploading patient identifiers (vendor configuration or update); treat the log or telemetry store as holding personal information until it is purged.",
+		RemediationZH: "停止设备在日志或上传数据中记录患者身份信息（厂商配置或升级）；在清理前，将相关日志或遥测存储视为含有个人信息。",
+	},
+	{
+		ID: RuleRemoteNewPeer, Title: "Remote access from a new peer", Severity: "medium",
+		Category: "remote_maintenance", Capability: []string{"RMOT", "NAUT"}, Threat: "manipulate", DataCategory: "device", Seed: "MED-RMOT-001",
+		Description:   "A remote-access session (SSH, RDP, VNC, Telnet, TeamViewer, AnyDesk or WinRM, found by protocol fingerprint on any port) involved a peer that had no remote session before, after the learning period (high when the peer is external). The peer is the external side of the session, else its client. Evidence is the session record: service, direction, country, user pseudonym (RDP cookie, Telnet login), duration and bytes.",
+		DetailKeys:    []string{"service_name", "direction", "duration_ms", "bytes_to_server", "bytes_to_client", "country", "geo_db", "user_pseudonym"},
+		RemediationEN: "Confirm the session was planned and who ran it; register the maintenance peer, or block it.",
+		RemediationZH: "确认该会话是否经过计划及其操作人员；登记该维护方地址，或予以阻断。",
+	},
+	{
+		ID: RuleIsolation, Title: "Maintenance peer reaches medical data", Severity: "high",
+		Category: "isolation", Capability: []string{"RMOT", "TXCF"}, Threat: "read", DataCategory: "sensitive_medical", Seed: "MED-ISO-001",
+		Description:   "A peer of a remote-access session also took part in a DICOM, HL7 or ASTM session, or in a flow that carried patient data (before or after): device maintenance and medical data are not isolated. Critical when the peer is external. Once per peer.",
+		DetailKeys:    []string{"order", "protocol_seen"},
+		RemediationEN: "Separate the maintenance path from clinical systems (jump host without access to PACS/HIS, VLAN and firewall rules); review what data the peer reached.",
+		RemediationZH: "将维护通道与临床系统隔离（跳板机不可访问 PACS/HIS，划分 VLAN 并设置防火墙规则）；核查该维护方接触过的数据。",
 	},
 }
 

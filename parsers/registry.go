@@ -6,12 +6,26 @@ package parsers
 import (
 	"slices"
 
+	"github.com/medtap/medtap/parsers/anydesk"
 	"github.com/medtap/medtap/parsers/astm"
+	"github.com/medtap/medtap/parsers/dhcp"
 	"github.com/medtap/medtap/parsers/dicom"
+	"github.com/medtap/medtap/parsers/dns"
 	"github.com/medtap/medtap/parsers/framing"
+	"github.com/medtap/medtap/parsers/ftp"
 	"github.com/medtap/medtap/parsers/hl7"
+	"github.com/medtap/medtap/parsers/http"
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/rdp"
+	"github.com/medtap/medtap/parsers/smb"
+	"github.com/medtap/medtap/parsers/snmp"
+	"github.com/medtap/medtap/parsers/ssh"
+	"github.com/medtap/medtap/parsers/syslog"
+	"github.com/medtap/medtap/parsers/teamviewer"
+	"github.com/medtap/medtap/parsers/telnet"
+	"github.com/medtap/medtap/parsers/tftp"
 	"github.com/medtap/medtap/parsers/tls"
+	"github.com/medtap/medtap/parsers/vnc"
 )
 
 // Coded are the parsers written in Go, in probe order. They probe before any
@@ -19,8 +33,23 @@ import (
 var Coded = []parser.Factory{
 	dicom.Factory,
 	hl7.Factory,
+	anydesk.Factory, // before tls: it claims TLS server flights with AnyDesk's certificate
 	tls.Factory,
 	astm.Factory,
+	dhcp.Factory,
+	dns.Factory,
+	// Remote access and IT protocols: binary magic first, then text.
+	ssh.Factory,
+	rdp.Factory,
+	vnc.Factory,
+	smb.Factory,
+	teamviewer.Factory, // before http: it claims DynGate's HTTP requests
+	snmp.Factory,
+	tftp.Factory,
+	telnet.Factory,
+	ftp.Factory,
+	syslog.Factory,
+	http.Factory,
 }
 
 // All is the registry medtap runs by default: the coded parsers, then the

@@ -43,7 +43,10 @@ type Policy struct {
 	InternalNetworks []netip.Prefix // peers outside these are external
 	LearningPeriod   time.Duration  // baselines are learned for this long
 
-	DeviceClasses  []DeviceClass
+	DeviceClasses []DeviceClass
+	// DeviceNetworks are the segments where medical devices live: a host
+	// first seen there after the learning period is reported (MT-NODE-006).
+	DeviceNetworks []netip.Prefix
 	DICOMAEAllow   map[string][]netip.Prefix // AE title -> allowed networks
 	HL7SenderAllow []HL7Sender
 	TLSRequired    []Link
@@ -277,6 +280,7 @@ type file struct {
 	InternalNetworks  []prefix               `yaml:"internal_networks"`
 	LearningPeriod    node[string]           `yaml:"learning_period"`
 	DeviceClasses     []deviceClass          `yaml:"device_classes"`
+	DeviceNetworks    []prefix               `yaml:"device_networks"`
 	DICOMAEAllow      aeAllow                `yaml:"dicom_ae_allow"`
 	HL7SenderAllow    []hl7Sender            `yaml:"hl7_sender_allow"`
 	TLSRequired       []link                 `yaml:"tls_required"`
@@ -480,6 +484,7 @@ func (f *file) resolve() (*Policy, error) {
 		HomeCountry:      f.HomeCountry.V,
 		HKMOTWForeign:    f.HKMOTWForeign.V,
 		InternalNetworks: prefixes(f.InternalNetworks),
+		DeviceNetworks:   prefixes(f.DeviceNetworks),
 		DICOMAEAllow:     f.DICOMAEAllow.m,
 		Rules:            map[string]RuleSetting{},
 		RuleLines:        map[string]int{},
@@ -641,6 +646,9 @@ func (p *Policy) Foreign(country string) bool {
 	}
 	return true
 }
+
+// OnDeviceNetwork reports whether a is inside the device networks.
+func (p *Policy) OnDeviceNetwork(a netip.Addr) bool { return Contains(p.DeviceNetworks, a) }
 
 // ClassOf returns the device class a holds membership of, or nil. The first
 // matching class in file order wins.

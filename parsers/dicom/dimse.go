@@ -629,6 +629,7 @@ func (s *Stream) merge(t *txn, r *dsResult, resp bool) {
 		}
 	}
 	set(&ev.Modality, idModality, false)
+	set(&ev.BodyPartExamined, idBodyPart, false)
 	set(&ev.Manufacturer, idManufacturer, true)
 	set(&ev.Model, idModel, true)
 	set(&ev.DeviceSerialNumber, idSerial, true)

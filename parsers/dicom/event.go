@@ -142,6 +142,7 @@ type DIMSE struct {
 
 	// Identifying attributes (device and object, not patient).
 	Modality             string   `json:"modality,omitempty"`
+	BodyPartExamined     string   `json:"body_part_examined,omitempty"` // (0018,0015): HEAD, BRAIN... (face-capable images)
 	Manufacturer         string   `json:"manufacturer,omitempty"`
 	Model                string   `json:"model,omitempty"`
 	DeviceSerialNumber   string   `json:"device_serial_number,omitempty"`

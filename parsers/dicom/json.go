@@ -232,6 +232,7 @@ func (d *DIMSE) AppendJSON(b []byte) []byte {
 	b = append(b, `,"latency":`...)
 	b = jsonFloat(b, d.Latency)
 	b = optString(b, `,"modality":`, d.Modality)
+	b = optString(b, `,"body_part_examined":`, d.BodyPartExamined)
 	b = optString(b, `,"manufacturer":`, d.Manufacturer)
 	b = optString(b, `,"model":`, d.Model)
 	b = optString(b, `,"device_serial_number":`, d.DeviceSerialNumber)

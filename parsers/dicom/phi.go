@@ -6,6 +6,7 @@ const (
 	tagSOPInstanceUID         = 0x00080018
 	tagQueryRetrieveLevel     = 0x00080052
 	tagModality               = 0x00080060
+	tagBodyPartExamined       = 0x00180015
 	tagManufacturer           = 0x00080070
 	tagInstitutionName        = 0x00080080
 	tagStationName            = 0x00081010
@@ -25,6 +26,7 @@ const (
 const (
 	idCharset = iota
 	idModality
+	idBodyPart
 	idManufacturer
 	idModel
 	idSerial
@@ -46,6 +48,8 @@ func identField(t uint32) int {
 		return idCharset
 	case tagModality:
 		return idModality
+	case tagBodyPartExamined:
+		return idBodyPart
 	case tagManufacturer:
 		return idManufacturer
 	case tagModelName:

@@ -1,6 +1,10 @@
 package hl7
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/medtap/medtap/parsers/textscan"
+)
 
 // PHI categories: the closed set phi_categories takes its values from. A
 // category says what kind of personal information a field held, never what.
@@ -229,50 +233,20 @@ func scanned(k segKind, f int) bool {
 }
 
 // residentIDLen is the length of a PRC resident identity card number (GB
-// 11643-1999): 6-digit region, 8-digit birth date, 3-digit sequence and an
-// ISO 7064 MOD 11-2 check character (0-9 or X).
-const residentIDLen = 18
+// 11643-1999); the check lives in the textscan package, shared by every
+// text parser.
+const residentIDLen = textscan.ResidentIDLen
 
-// residentIDWeights are the ISO 7064 MOD 11-2 weights 2^(17-i) mod 11.
+// residentIDWeights are the ISO 7064 MOD 11-2 weights 2^(17-i) mod 11, and
+// residentIDCheck maps the weighted sum mod 11 to the check character (the
+// tests build valid numbers with them).
 var residentIDWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
-// residentIDCheck maps the weighted sum mod 11 to the check character.
 const residentIDCheck = "10X98765432"
 
 // validResidentID reports whether b (18 bytes) is a well-formed PRC
 // resident ID: plausible region and birth date, correct check character.
-func validResidentID(b []byte) bool {
-	if len(b) != residentIDLen || b[0] < '1' || b[0] > '9' {
-		return false
-	}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return false
-		}
-		sum += int(c-'0') * residentIDWeights[i]
-	}
-	chk := b[17]
-	if chk == 'x' {
-		chk = 'X'
-	}
-	if residentIDCheck[sum%11] != chk {
-		return false
-	}
-	year := atoi(b[6:10])
-	month := atoi(b[10:12])
-	day := atoi(b[12:14])
-	return year >= 1880 && year <= 2099 && month >= 1 && month <= 12 && day >= 1 && day <= 31
-}
-
-func atoi(b []byte) int {
-	n := 0
-	for _, c := range b {
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
+func validResidentID(b []byte) bool { return textscan.ValidResidentID(b) }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 

@@ -81,6 +81,10 @@ type Flow struct {
 	Server      netip.AddrPort // the responder
 	VLAN        uint16         // outermost 802.1Q VLAN id, 0 if untagged
 	CommunityID string         // Community ID v1 of the flow
+	// ClientMAC and ServerMAC are the Ethernet addresses of the flow's
+	// first frame (the inventory's device identity; a routed peer shows
+	// its router's), zero when the link type has none.
+	ClientMAC, ServerMAC [6]byte
 }
 
 // Body is the typed payload of one event. Its EventType names the JSON object

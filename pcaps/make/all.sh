@@ -33,6 +33,7 @@ run ./sll-any.sh
 run ./ipv6-tcp.sh
 run ./ip-fragments.sh
 run ./framing-captures.sh
+run ./inventory-lan.sh
 run ./derived.sh
 run ./lossy.sh
 run ./oracles.sh

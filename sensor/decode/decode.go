@@ -62,6 +62,7 @@ const (
 	NotIP                   // a valid frame that carries no IP (ARP, LLDP...)
 	Fragment                // an IP fragment was cached; no packet yet
 	Malformed               // the frame is broken; Decoder.Stats counts why
+	ARP                     // an Ethernet/IPv4 ARP packet is in Packet.ARP (counted as NotIP too)
 )
 
 // Packet is the decoded form of one frame (or one reassembled datagram).
@@ -76,12 +77,16 @@ type Packet struct {
 	DstPort uint16
 	VLAN    uint16 // outer 802.1Q/802.1ad VLAN id
 	VLAN2   uint16 // inner VLAN id (QinQ)
-	TCP     TCPInfo
-	Payload []byte // transport payload (or IP payload for other protocols)
+	// SrcMAC and DstMAC are the Ethernet addresses, zero for link types
+	// without them (raw IP, loopback, Linux cooked captures).
+	SrcMAC, DstMAC [6]byte
+	TCP            TCPInfo
+	Payload        []byte // transport payload (or IP payload for other protocols)
 	// Reassembled is set when Payload points into the fragment cache: it
 	// is valid only until the next Decode call.
 	Reassembled bool
-	EtherType   uint16 // for NotIP frames
+	EtherType   uint16  // for NotIP frames
+	ARP         ARPInfo // for ARP results
 }
 
 // TCPInfo is the part of a TCP header the flow table needs.
@@ -122,6 +127,7 @@ type Stats struct {
 	TCP, UDP    uint64
 	OtherIP     uint64
 	NotIP       uint64
+	ARP         uint64 // Ethernet/IPv4 ARP packets (among NotIP)
 	Malformed   [numErrCodes]uint64
 	Fragments   uint64 // fragments seen
 	Reassembled uint64 // datagrams completed from fragments
@@ -146,6 +152,7 @@ func (s *Stats) Add(o *Stats) {
 	s.UDP += o.UDP
 	s.OtherIP += o.OtherIP
 	s.NotIP += o.NotIP
+	s.ARP += o.ARP
 	for i := range s.Malformed {
 		s.Malformed[i] += o.Malformed[i]
 	}
@@ -169,6 +176,7 @@ type Decoder struct {
 	ip6frag layers.IPv6Fragment
 	tcp     tcpLayer
 	udp     layers.UDP
+	arp     arpLayer
 
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
@@ -192,7 +200,7 @@ func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 	// extension type; the fragment layer is put after it so that fragment
 	// headers reach the defragmenter.
 	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.sll2, &d.loop, &d.vlan, &d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.tcp, &d.udp} {
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.sll, &d.sll2, &d.loop, &d.vlan, &d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.tcp, &d.udp, &d.arp} {
 		dlc = dlc.Put(l)
 	}
 	p := gopacket.NewDecodingLayerParser(first)
@@ -241,12 +249,16 @@ func (d *Decoder) Decode(data []byte, link uint32, ts int64, wireLen uint32, out
 		return Malformed
 	}
 	d.vlan.reset()
+	d.arp.ok = false
 	p := d.parser(first)
 	err := p.DecodeLayers(data, &d.decoded)
 	out.VLAN, out.VLAN2 = d.vlan.tags[0], d.vlan.tags[1]
 	var sawIP, sawTransport bool
 	for _, lt := range d.decoded {
 		switch lt {
+		case layers.LayerTypeEthernet:
+			copy(out.SrcMAC[:], d.eth.src)
+			copy(out.DstMAC[:], d.eth.dst)
 		case layers.LayerTypeIPv4:
 			sawIP = true
 			d.Stats.IPv4++
@@ -284,6 +296,11 @@ func (d *Decoder) Decode(data []byte, link uint32, ts int64, wireLen uint32, out
 	if !sawIP {
 		d.Stats.NotIP++
 		out.EtherType = d.etherType()
+		if d.arp.ok {
+			d.Stats.ARP++
+			out.ARP = d.arp.info
+			return ARP
+		}
 		return NotIP
 	}
 	if !sawTransport {
@@ -366,10 +383,14 @@ func (d *Decoder) nextAfterLink() gopacket.LayerType {
 }
 
 func (d *Decoder) etherType() uint16 {
-	if len(d.decoded) == 0 {
+	n := len(d.decoded)
+	if n > 0 && d.decoded[n-1] == layers.LayerTypeARP {
+		n-- // the link layer before it says 0x0806
+	}
+	if n == 0 {
 		return 0
 	}
-	switch d.decoded[len(d.decoded)-1] {
+	switch d.decoded[n-1] {
 	case layers.LayerTypeDot1Q:
 		return d.vlan.etherType
 	case layers.LayerTypeEthernet:

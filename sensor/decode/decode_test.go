@@ -272,7 +272,9 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestNotIP(t *testing.T) {
-	arp := serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+	// An ARP for another hardware type (IEEE 802): valid, not IP, and not
+	// the Ethernet/IPv4 ARP the ARP result is for (arp_test.go).
+	arp := serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkType(6), Protocol: layers.EthernetTypeIPv4,
 		HwAddressSize: 6, ProtAddressSize: 4, Operation: 2, SourceHwAddress: macA, SourceProtAddress: ip4a.To4(),
 		DstHwAddress: macB, DstProtAddress: ip4b.To4()})
 	d := New(DefaultDefragLimits)

@@ -170,6 +170,8 @@ type Table struct {
 	// how flows are spread over tables.
 	clock int64
 
+	arp arpTable // ARP bindings (arp.go)
+
 	Stats Stats
 }
 
@@ -185,6 +187,8 @@ type Stats struct {
 	ParserPanics   uint64
 	Anomalies      map[string]uint64 // by "source/code"
 	Events         uint64
+	ARPEvents      uint64 // arp events: new or changed bindings
+	ARPEvicted     uint64 // bindings forgotten at MaxARPBindings
 }
 
 // TCPStats counts reassembly work and the limits it hit.
@@ -237,6 +241,8 @@ func (s *Stats) Add(o *Stats) {
 		s.Anomalies[k] += v
 	}
 	s.Events += o.Events
+	s.ARPEvents += o.ARPEvents
+	s.ARPEvicted += o.ARPEvicted
 }
 
 // NewTable makes a table.
@@ -391,9 +397,11 @@ func (t *Table) newFlow(k Key, p *decode.Packet, idx uint64) *Flow {
 	dst := addrPort(p.Dst, p.IPv6, p.DstPort)
 	if clientIsSrc {
 		info.Client, info.Server = src, dst
+		info.ClientMAC, info.ServerMAC = p.SrcMAC, p.DstMAC
 		f.clientAddr, f.clientPort = p.Src, p.SrcPort
 	} else {
 		info.Client, info.Server = dst, src
+		info.ClientMAC, info.ServerMAC = p.DstMAC, p.SrcMAC
 		f.clientAddr, f.clientPort = p.Dst, p.DstPort
 	}
 	alen := 4

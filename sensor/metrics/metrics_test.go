@@ -106,6 +106,12 @@ func fullRegistry(t *testing.T) *prometheus.Registry {
 	reg := NewRegistry("test")
 	sink := NewSink(parsers.All)
 	reg.MustRegister(NewCollector(fakeStats, parsers.All), sink)
+	reg.MustRegister(NewOutputs()) // output sinks and syslog: every series exists unconfigured
+	reg.MustRegister(&OpsCollector{ // HTTP API, NATS publisher, hub
+		API:  func() uint64 { return 0 },
+		NATS: func() NATSStats { return NATSStats{} },
+		Hub:  func() HubStats { return HubStats{} },
+	})
 	w := sink.Timed(nopSink{})
 	if err := w.Write(hostileEvents()); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,13 +39,46 @@ type Server struct {
 // reg's metrics on /metrics, "ok" on /healthz, and "ok" on /readyz once
 // serving. It returns once the listener is bound.
 func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
+	return ServeWith(addr, reg, Options{})
+}
+
+// Options adds to what ServeWith serves on the metrics listener.
+type Options struct {
+	// Handlers are extra routes (http.ServeMux patterns, such as the HTTP
+	// API's "/api/v1/"), served next to /metrics, /healthz and /readyz.
+	Handlers map[string]http.Handler
+	// Wrap, when set, wraps every route (authentication).
+	Wrap func(http.Handler) http.Handler
+	// TLS, when set, serves HTTPS only.
+	TLS *tls.Config
+	// Pprof serves net/http/pprof under /debug/pprof/; the address must
+	// then be on loopback.
+	Pprof bool
+}
+
+// ServeWith is Serve with extra routes, a wrapper and TLS.
+func ServeWith(addr string, reg *prometheus.Registry, opt Options) (*Server, error) {
+	if opt.Pprof && !loopbackAddr(addr) {
+		return nil, fmt.Errorf("pprof is served on loopback only, and %s is not: listen on 127.0.0.1 or drop --pprof", addr)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
+	if opt.TLS != nil {
+		ln = tls.NewListener(ln, opt.TLS)
+	}
 	s := &Server{ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
+	for pattern, h := range opt.Handlers {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/metrics", Handler(reg))
+	wt := writeTimeout
+	if opt.Pprof {
+		addPprof(mux)
+		wt = pprofWriteTimeout
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { ok(w) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -53,11 +87,15 @@ func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
 		}
 		ok(w)
 	})
+	var h http.Handler = mux
+	if opt.Wrap != nil {
+		h = opt.Wrap(h)
+	}
 	s.srv = &http.Server{
-		Handler:           limit(mux),
+		Handler:           limit(h),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		WriteTimeout:      wt,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}

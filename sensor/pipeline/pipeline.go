@@ -100,6 +100,7 @@ type Pipeline struct {
 	Progress Progress
 
 	running     atomic.Pointer[[]*worker] // for Snapshot during Run
+	live        bool                      // RunLive: each worker sees only its own frames
 	files       atomic.Int64
 	filesFailed atomic.Int64
 }
@@ -130,9 +131,16 @@ func (p *Pipeline) Snapshot() Stats {
 		if s == nil {
 			continue
 		}
-		if i == 0 {
+		if i == 0 && !p.live {
 			st.Frames, st.CapturedLen, st.FirstTS, st.LastTS = s.frames, s.captured, s.firstTS, s.lastTS
 			st.Decode.Add(&s.shared)
+		} else if p.live {
+			st.Frames += s.frames
+			st.CapturedLen += s.captured
+			if s.firstTS != 0 && (st.FirstTS == 0 || s.firstTS < st.FirstTS) {
+				st.FirstTS = s.firstTS
+			}
+			st.LastTS = max(st.LastTS, s.lastTS)
 		}
 		st.Decode.Add(&s.dec)
 		st.Flow.Add(&s.flow)
@@ -365,8 +373,11 @@ func (w *worker) frame(pk *capture.Packet) {
 	}
 	if w.n == 1 {
 		// One worker owns every flow: no hash needed.
-		if w.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK {
+		switch w.dec.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) {
+		case decode.OK:
 			w.table.Packet(&w.pkt, idx)
+		case decode.ARP:
+			w.table.ARP(&w.pkt, idx)
 		}
 		return
 	}
@@ -376,8 +387,15 @@ func (w *worker) frame(pk *capture.Packet) {
 		}
 		return
 	}
-	if w.shared.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) == decode.OK && int(decode.HashPacket(&w.pkt)%uint32(w.n)) == w.id {
-		w.table.Packet(&w.pkt, idx)
+	switch w.shared.Decode(pk.Data, pk.Link, pk.TS, pk.WireLen, &w.pkt) {
+	case decode.OK:
+		if int(decode.HashPacket(&w.pkt)%uint32(w.n)) == w.id {
+			w.table.Packet(&w.pkt, idx)
+		}
+	case decode.ARP:
+		if w.id == 0 { // one table keeps the bindings
+			w.table.ARP(&w.pkt, idx)
+		}
 	}
 }
 

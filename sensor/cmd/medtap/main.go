@@ -44,9 +44,20 @@ const usageText = `medtap: passive network security monitor for hospital device 
 
 Usage:
   medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz; directories recursively)
+  medtap run --interface IF [flags]    capture live from a SPAN/TAP interface until SIGINT/SIGTERM
+  medtap assets [--db F] [--format table|json|csv] [--class C] [--ip A] [--vendor V]
+                                       list the devices of an inventory database
+  medtap check --policy F [--fail-on SEV] [--junit FILE] FILE|DIR...
+                                       analyze for CI: findings table, exit 1 on alerts at or above SEV
+  medtap report [--db F] --format md|html|json [--lang en|zh] -o DIR
+                                       evidence report: data flows, interfaces, NMPA capabilities, findings
+  medtap carve --alert ID -o OUT.pcap [--alerts F | --db F] FILE|DIR...
+                                       write the packets of the flow behind an alert
+  medtap hub --nats URL --db F         merge every sensor's NATS stream into one inventory; serve the API
   medtap rules [--json]                list the detection rules
   medtap policy check FILE             validate a policy file
   medtap policy default                print the built-in policy
+  medtap config check FILE             validate a configuration file (flags of analyze/run: --config FILE)
   medtap parsers                       list the protocol parsers
   medtap version                       print the version
 
@@ -61,10 +72,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "analyze":
 		return analyze(args[1:], stdout, stderr)
+	case "run":
+		return runLive(args[1:], stdout, stderr)
+	case "assets":
+		return assetsCmd(args[1:], stdout, stderr)
+	case "hub":
+		return hubCmd(args[1:], stdout, stderr)
+	case "check":
+		return checkCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
+	case "carve":
+		return carveCmd(args[1:], stdout, stderr)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
 	case "policy":
 		return policyCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "parsers":
 		for _, f := range parsers.All {
 			fmt.Fprintf(stdout, "%-8s ports %v\n", f.Name, f.Ports)
@@ -132,7 +157,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	defer s.close()
 	keepServing := false
 	if *serve || sf.listen != "" {
-		stopMetrics, err := startServer(sf.listen, s.enableMetrics())
+		stopMetrics, err := s.serve(sf.listen) // metrics and the HTTP API
 		if err != nil {
 			fmt.Fprintf(stderr, "medtap analyze: --listen: %v\n", err)
 			return exitFailure
@@ -197,6 +222,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "medtap: %v\n", oneLine(err))
 	})
+	s.recordRun(files, &st)
 	// Decided now: the signal context is cancelled by a deferred stop that
 	// runs before the server's deferred hold.
 	keepServing = *serve && ctx.Err() == nil

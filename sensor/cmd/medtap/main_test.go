@@ -82,8 +82,8 @@ func TestAnalyzeWritesEventsAndSummary(t *testing.T) {
 	}
 	// No temporary files are left behind.
 	entries, _ := os.ReadDir(out)
-	if len(entries) != 2 {
-		t.Errorf("output dir holds %d entries, want events.jsonl and alerts.jsonl", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("output dir holds %d entries, want events.jsonl, alerts.jsonl and assets.json", len(entries))
 	}
 }
 

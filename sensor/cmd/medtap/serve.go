@@ -9,24 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/medtap/medtap/sensor/metrics"
 )
-
-// startServer serves reg's metrics on addr (/metrics, /healthz, /readyz;
-// metrics.DefaultAddr when empty). It returns once the address is bound;
-// stop shuts the server down gracefully within ctx.
-func startServer(addr string, reg *prometheus.Registry) (stop func(context.Context) error, err error) {
-	if addr == "" {
-		addr = metrics.DefaultAddr
-	}
-	s, err := metrics.Serve(addr, reg)
-	if err != nil {
-		return nil, err
-	}
-	return s.Stop, nil
-}
 
 // holdServer keeps the metrics server up after the analysis (--serve)
 // until SIGINT or SIGTERM, then stops it.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/medtap/medtap/detect"
+	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/sensor/flow"
@@ -35,6 +36,10 @@ type sessionFlags struct {
 	evidence  string
 	framing   fileList
 	listen    string
+	ops       opsFlags  // NATS publishing and the HTTP API's security (natsapi.go)
+	sinks     sinkFlags // --config, syslog, rotated events file, profiling (sinks.go)
+	db        string    // inventory database (assets.go)
+	fresh     bool
 }
 
 // register adds the shared flags to fs. outHelp describes -o for the
@@ -50,10 +55,16 @@ func (sf *sessionFlags) register(fs *flag.FlagSet, outHelp string) {
 	fs.StringVar(&sf.keyFile, "key-file", "", "pseudonym key `FILE`, created with mode 0600 on first use (default: medtap/pseudonym.key in the user config directory)")
 	fs.Var(&sf.framing, "framing", "protocol definition `FILE` (YAML) for a proprietary device framing; repeatable (parsers/framing/README.md)")
 	fs.StringVar(&sf.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
+	sf.registerInventory(fs)
+	sf.ops.register(fs)
+	sf.sinks.register(fs)
 }
 
 // validate checks the shared flags' values. Errors are usage errors.
 func (sf *sessionFlags) validate() error {
+	if err := sf.sinks.check(); err != nil { // first: --config sets the flags left alone
+		return err
+	}
 	if sf.workers < 1 || sf.workers > 1024 {
 		return fmt.Errorf("--workers %d out of range; use 1..1024", sf.workers)
 	}
@@ -83,6 +94,7 @@ type session struct {
 	factories []parser.Factory
 	det       *detection
 	reg       *prometheus.Registry // nil unless metrics are served
+	inv       *invSession          // the asset inventory (assets.go)
 
 	events     *output.JSONL
 	eventsDest string // "stdout" or the events file
@@ -97,6 +109,12 @@ type session struct {
 	commits []func() error
 	aborts  []func()
 	closers []func()
+
+	// inventoryStores are stores the inventory saves to besides its
+	// database (inventory.Options.Store, teed): the API's in-memory view
+	// and the NATS publisher's asset states.
+	inventoryStores []inventory.Persister
+	ops             opsState // natsapi.go
 }
 
 // newSession loads the framing definitions, the policy, the country
@@ -115,6 +133,10 @@ func newSession(cmd string, sf sessionFlags) (*session, error) {
 	}
 	s.det = det
 	s.closers = append(s.closers, det.close)
+	if err := s.startNATS(); err != nil {
+		s.close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -133,6 +155,9 @@ func (s *session) enableMetrics() *prometheus.Registry {
 // directory (written through temporary files, in place at finish), or one
 // stream on stdout. It starts the detection engine.
 func (s *session) openOutputs(stdout io.Writer) error {
+	if err := s.openSinks(); err != nil {
+		return err
+	}
 	if s.flags.out != "" {
 		if err := os.MkdirAll(s.flags.out, 0o755); err != nil {
 			return fmt.Errorf("cannot create output directory: %w", err)
@@ -151,6 +176,11 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		s.events = output.NewJSONLWriter(stdout)
 		s.eventsDest = "stdout"
 		s.det.alerts = s.events // alerts are events too: one stream on stdout
+	}
+	if err := s.openInventory(); err != nil {
+		s.events.Abort()
+		s.det.abort()
+		return err
 	}
 	if err := s.det.start(s.alertSinks...); err != nil {
 		s.events.Abort()
