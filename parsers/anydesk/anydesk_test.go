@@ -24,7 +24,7 @@ func TestCaptureGolden(t *testing.T) {
 	if !strings.Contains(out, `anydesk `) || !strings.Contains(out, `"evidence":"certificate","tls_version":"TLSv1.2","established":true`) {
 		t.Errorf("no anydesk session:\n%s", out)
 	}
-	if rows := ptest.Oracle(t, capture+".tshark.tsv", "tls"); len(rows) != 1 || !strings.Contains(rows[0][1], CertName) {
+	if rows := ptest.Oracle(t, capture+".tshark-app.tsv", "tls"); len(rows) != 1 || !strings.Contains(rows[0][1], CertName) {
 		t.Errorf("oracle: %v", rows)
 	}
 }

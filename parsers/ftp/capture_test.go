@@ -24,7 +24,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "ftp")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "ftp")
 	// Every command tshark saw is counted.
 	count := map[string]int{}
 	for _, c := range ptest.Column(rows, 0) {

@@ -23,7 +23,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "http")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "http")
 	for _, col := range []int{0, 2, 3, 4} { // method, status, server, user agent
 		for _, v := range ptest.Column(rows, col) {
 			if !strings.Contains(out, `":"`+v+`"`) && !strings.Contains(out, `":`+v+`,`) {

@@ -19,7 +19,7 @@ const capture = "../../pcaps/remote-rdp.pcap"
 func TestCaptureGolden(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
 	parsertest.Golden(t, "remote-rdp", out, *update)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "rdp")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "rdp")
 	// tshark: requested 0x3 (TLS + CredSSP), selected 0x2 (CredSSP),
 	// failure 1 (SSL required by server).
 	if r := ptest.Column(rows, 0); len(r) != 1 || r[0] != "0x00000003" {

@@ -23,7 +23,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "smb")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "smb")
 	offered := strings.Split(ptest.Column(rows, 2)[0], ",") // 0x0202,...
 	var names []string
 	for _, d := range offered {

@@ -23,7 +23,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "snmp")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "snmp")
 	// tshark's versions: 1 = v2c, 0 = v1; v3 rows carry msgFlags instead.
 	v2, v1, v3 := 0, 0, len(ptest.Column(rows, 1))
 	for _, v := range ptest.Column(rows, 0) {

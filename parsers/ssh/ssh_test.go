@@ -20,7 +20,7 @@ func TestCaptureGolden(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
 	parsertest.Golden(t, "remote-ssh", out, *update)
 	// tshark computes HASSH too: both fingerprints must agree.
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "ssh")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "ssh")
 	for _, h := range append(ptest.Column(rows, 1), ptest.Column(rows, 2)...) {
 		if !strings.Contains(out, `"`+h+`"`) {
 			t.Errorf("tshark's HASSH %s not in the events:\n%s", h, out)

@@ -23,7 +23,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "syslog")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "syslog")
 	for _, r := range rows {
 		want := `"facility":` + r[0] + `,"severity":` + r[1]
 		if !strings.Contains(out, want) || (r[3] != "" && !strings.Contains(out, `"app_name":"`+r[3]+`"`)) {

@@ -29,7 +29,7 @@ func TestCaptureFacts(t *testing.T) {
 		}
 	}
 	// tshark saw option negotiation in the same flow.
-	if rows := ptest.Oracle(t, capture+".tshark.tsv", "telnet"); len(rows) == 0 {
+	if rows := ptest.Oracle(t, capture+".tshark-app.tsv", "telnet"); len(rows) == 0 {
 		t.Error("tshark decoded no telnet commands")
 	}
 	// The user name is kept for detection; the password nowhere.

@@ -23,7 +23,7 @@ func TestCaptureGolden(t *testing.T) {
 
 func TestCaptureFacts(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "tftp")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "tftp")
 	ops := map[string]string{"1": `"op":"read"`, "2": `"op":"write"`, "5": `"op":"error","error_code":`}
 	for _, r := range rows {
 		if !strings.Contains(out, ops[r[0]]+r[1]) {

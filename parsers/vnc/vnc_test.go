@@ -20,7 +20,7 @@ const capture = "../../pcaps/remote-vnc.pcap"
 func TestCaptureGolden(t *testing.T) {
 	out := ptest.Capture(t, Factory, capture)
 	parsertest.Golden(t, "remote-vnc", out, *update)
-	rows := ptest.Oracle(t, capture+".tshark.tsv", "vnc")
+	rows := ptest.Oracle(t, capture+".tshark-app.tsv", "vnc")
 	types := ptest.Column(rows, 2)  // 1 then 2
 	widths := ptest.Column(rows, 4) // 640 then 800
 	if len(types) != 2 || len(widths) != 2 {

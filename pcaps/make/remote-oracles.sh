@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerates pcaps/remote-*.pcap.tshark.tsv: what tshark decodes from the
+# Regenerates pcaps/remote-*.pcap.tshark-app.tsv: what tshark decodes from the
 # remote-access and IT captures, as the independent oracle of the parsers'
 # tests. One line per frame of the protocol: KIND<TAB>fields (tshark's
 # values, "," between occurrences). "#KIND" lines name the columns. Fields
@@ -44,7 +44,7 @@ oracle() {
 
 if (($#)); then names=("$@"); else names=(); for f in "$P"/remote-*.pcap; do names+=("$(basename "$f")"); done; fi
 for f in "${names[@]}"; do
-	oracle "$f" >"$P/$f.tshark.tsv.tmp"
-	mv -f "$P/$f.tshark.tsv.tmp" "$P/$f.tshark.tsv"
-	log "wrote pcaps/$f.tshark.tsv"
+	oracle "$f" >"$P/$f.tshark-app.tsv.tmp"
+	mv -f "$P/$f.tshark-app.tsv.tmp" "$P/$f.tshark-app.tsv"
+	log "wrote pcaps/$f.tshark-app.tsv"
 done

@@ -161,6 +161,9 @@ func TestTCPConnectionsMatchTshark(t *testing.T) {
 					streams[parts[0]] = parts[1]
 				}
 			}
+			if tsharkMiscounts[filepath.Base(f)] == "tcp" {
+				t.Skipf("tshark miscounts this capture's TCP streams (see tsharkMiscounts); medtap saw %d", len(ours))
+			}
 			if len(ours) != len(streams) {
 				t.Fatalf("medtap saw %d TCP connections, tshark %d", len(ours), len(streams))
 			}

@@ -35,14 +35,9 @@ func (b *Buf) Feed(data []byte, fn func(line []byte, long bool) bool) int {
 			return len(data)
 		}
 		used += nl + 1
-		if b.skipping {
-			b.skipping = false
-			b.buf = b.buf[:0]
-			continue
-		}
 		var line []byte
 		long := false
-		if len(b.buf) == 0 {
+		if len(b.buf) == 0 && !b.skipping {
 			line = rest[:nl]
 			if len(line) > b.Max {
 				line, long = line[:b.Max], true
