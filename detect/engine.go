@@ -112,12 +112,12 @@ type Engine struct {
 	dicomPlain   set[netip.Addr]
 	dicomTLS     set[netip.Addr]
 	mixedDone    set[netip.Addr]
-	hosts        set[netip.Addr] // hosts seen on device networks (MT-NODE-006)
-	stored       set[uint64]     // stored SOP instances by receiver (MT-OP-002)
-	overwriters  set[netip.Addr] // nodes that re-sent a stored instance
-	remotePeers  set[netip.Addr] // peers of remote-access sessions (MT-RMOT-002)
-	maintPeers   set[netip.Addr] // the same, never forgotten for MT-RMOT-003
-	medicalNodes set[netip.Addr] // nodes of flows with medical protocols or PHI
+	hosts        set[netip.Addr]       // hosts seen on device networks (MT-NODE-006)
+	stored       set[uint64]           // stored SOP instances by receiver (MT-OP-002)
+	overwriters  set[netip.Addr]       // nodes that re-sent a stored instance
+	remotePeers  set[netip.Addr]       // peers of remote-access sessions (MT-RMOT-002)
+	maintPeers   map[netip.Addr]string // remote peers -> first service, for MT-RMOT-003
+	medicalNodes map[netip.Addr]string // nodes of flows with medical protocols or PHI -> first protocol
 	isoReported  set[netip.Addr]
 	nested       int // entries in the per-key sets (aeIPs, hl7Senders, calledBySrv)
 
@@ -216,8 +216,8 @@ func New(pol *policy.Policy, opts Options) (*Engine, error) {
 		stored:       set[uint64]{},
 		overwriters:  set[netip.Addr]{},
 		remotePeers:  set[netip.Addr]{},
-		maintPeers:   set[netip.Addr]{},
-		medicalNodes: set[netip.Addr]{},
+		maintPeers:   map[netip.Addr]string{},
+		medicalNodes: map[netip.Addr]string{},
 		isoReported:  set[netip.Addr]{},
 	}
 	e.stats.Alerts = map[string]int{}

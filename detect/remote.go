@@ -298,27 +298,27 @@ func (e *Engine) remoteSession(ev *event.Event, fs *flowState, r *flow.Record, c
 			details: session(e.dets())})
 	}
 	// MT-RMOT-003: the same peer reaching medical data.
-	if len(e.maintPeers) < maxBaseline {
-		e.maintPeers[peer] = struct{}{}
+	if _, ok := e.maintPeers[peer]; !ok && len(e.maintPeers) < maxBaseline {
+		e.maintPeers[peer] = e.in.str(name)
 	}
-	if e.medicalNodes.has(peer) {
-		e.isolation(ev, fs, peer, "remote_then_medical_before", name)
+	if mp, ok := e.medicalNodes[peer]; ok {
+		e.isolation(ev, fs, peer, "medical_first", name, mp)
 	}
 }
 
 // medicalNode notes a node of a flow that carried DICOM/HL7/ASTM or
 // patient data, and runs MT-RMOT-003 for it.
 func (e *Engine) medicalNode(ev *event.Event, fs *flowState, ip netip.Addr, proto string) {
-	if !e.medicalNodes.has(ip) && len(e.medicalNodes) < maxBaseline {
-		e.medicalNodes[ip] = struct{}{}
+	if _, ok := e.medicalNodes[ip]; !ok && len(e.medicalNodes) < maxBaseline {
+		e.medicalNodes[ip] = e.in.str(proto)
 	}
-	if e.maintPeers.has(ip) {
-		e.isolation(ev, fs, ip, "medical_after_remote", proto)
+	if svc, ok := e.maintPeers[ip]; ok {
+		e.isolation(ev, fs, ip, "remote_first", svc, proto)
 	}
 }
 
 // isolation reports MT-RMOT-003 once per peer.
-func (e *Engine) isolation(ev *event.Event, fs *flowState, peer netip.Addr, order, proto string) {
+func (e *Engine) isolation(ev *event.Event, fs *flowState, peer netip.Addr, order, remoteSvc, medical string) {
 	if e.isoReported.has(peer) || len(e.isoReported) >= maxBaseline {
 		return
 	}
@@ -330,5 +330,5 @@ func (e *Engine) isolation(ev *event.Event, fs *flowState, peer netip.Addr, orde
 		country = e.geo.Country(peer)
 	}
 	e.report(ev, fs, &finding{rule: RuleIsolation, severity: sev, asset: peer, nodes: e.nodes(node{ip: peer, role: "peer", cty: country}),
-		protocol: proto, details: e.dets(dS("order", order), dS("protocol_seen", proto))})
+		protocol: medical, details: e.dets(dS("order", order), dS("remote_service", remoteSvc), dS("medical_protocol", medical))})
 }

@@ -290,7 +290,7 @@ var ruleTable = []RuleInfo{
 		ID: RuleIsolation, Title: "Maintenance peer reaches medical data", Severity: "high",
 		Category: "isolation", Capability: []string{"RMOT", "TXCF"}, Threat: "read", DataCategory: "sensitive_medical", Seed: "MED-ISO-001",
 		Description:   "A peer of a remote-access session also took part in a DICOM, HL7 or ASTM session, or in a flow that carried patient data (before or after): device maintenance and medical data are not isolated. Critical when the peer is external. Once per peer.",
-		DetailKeys:    []string{"order", "protocol_seen"},
+		DetailKeys:    []string{"order", "remote_service", "medical_protocol"},
 		RemediationEN: "Separate the maintenance path from clinical systems (jump host without access to PACS/HIS, VLAN and firewall rules); review what data the peer reached.",
 		RemediationZH: "将维护通道与临床系统隔离（跳板机不可访问 PACS/HIS，划分 VLAN 并设置防火墙规则）；核查该维护方接触过的数据。",
 	},

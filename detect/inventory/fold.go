@@ -13,7 +13,10 @@ import (
 	"github.com/medtap/medtap/parsers/dns"
 	"github.com/medtap/medtap/parsers/framing"
 	"github.com/medtap/medtap/parsers/hl7"
+	"github.com/medtap/medtap/parsers/http"
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/smb"
+	"github.com/medtap/medtap/parsers/ssh"
 	"github.com/medtap/medtap/parsers/tls"
 	"github.com/medtap/medtap/sensor/event"
 	"github.com/medtap/medtap/sensor/flow"
@@ -36,6 +39,13 @@ func (inv *Inventory) fold(ev *event.Event) {
 		inv.frame(ev, b)
 	case *tls.Handshake:
 		inv.tlsHandshake(ev, b)
+	case *http.Transaction:
+		inv.software(ev, FPHTTPUserAgent, b.UserAgent, FPHTTPServer, b.Server)
+	case *ssh.Session:
+		inv.software(ev, FPSSHBanner, strings.TrimSpace(b.ClientSoftware+" "+b.ClientComments),
+			FPSSHBanner, strings.TrimSpace(b.ServerSoftware+" "+b.ServerComments))
+	case *smb.Negotiate:
+		inv.software(ev, "", "", FPSMBDialect, b.Dialect)
 	case *dhcp.Message:
 		inv.dhcpMessage(ev, b)
 	case *dns.Message:
@@ -481,6 +491,27 @@ func (inv *Inventory) tlsHandshake(ev *event.Event, h *tls.Handshake) {
 	fp(server, FPJA3S, h.JA3S, port)
 	if h.Cert != nil {
 		fp(server, FPCertSubject, h.Cert.Subject, port)
+	}
+}
+
+// software records a client's and a server's software fingerprints of a
+// flow (the server's on its port).
+func (inv *Inventory) software(ev *event.Event, clientKind, clientValue, serverKind, serverValue string) {
+	client, server := inv.ends(ev, ev.TS)
+	for _, x := range [2]struct {
+		n           *node
+		kind, value string
+		port        uint16
+	}{{client, clientKind, clientValue, 0}, {server, serverKind, serverValue, ev.Flow.Server.Port()}} {
+		if x.n == nil || x.value == "" {
+			continue
+		}
+		isNew, ok := x.n.fingerprint(x.kind, x.value, x.port, ev.TS)
+		if !ok {
+			inv.drop("fingerprints")
+		} else if isNew {
+			inv.change(x.n, ChangeNewSoftware, x.kind, clip(x.value), "")
+		}
 	}
 }
 

@@ -123,3 +123,55 @@ func TestLANInventory(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopbackIdentities checks the identities the issue names, from the
+// real-peer loopback captures: DCMTK's implementation version and the
+// objects' Manufacturer/Model/SoftwareVersions, HL7 MSH-3/4 and SFT, and
+// curl's JA4.
+func TestLoopbackIdentities(t *testing.T) {
+	inv, _ := analyze(t, nil, pcapPaths(goldenCases[1].pcaps)...)
+	a, ok := inv.AssetByIP(netip.MustParseAddr("127.0.0.1"))
+	if !ok {
+		t.Fatal("no loopback asset")
+	}
+	m := a.Medical
+	if !slices.ContainsFunc(m.DICOMImplementations, func(d DICOMImplementation) bool { return strings.HasPrefix(d.VersionName, "OFFIS_DCMTK_") }) {
+		t.Errorf("DICOM implementations %+v", m.DICOMImplementations)
+	}
+	if m.Manufacturer != "MEDTAP SYNTHETIC" || m.Model == "" || !slices.Contains(m.SoftwareVersions, "1.0.0") {
+		t.Errorf("manufacturer %q model %q versions %v", m.Manufacturer, m.Model, m.SoftwareVersions)
+	}
+	if !slices.ContainsFunc(m.HL7, func(h HL7Identity) bool {
+		return h.Role == "sender" && h.Application == "MESA_OP" && h.Facility == "XYZ_HOSPITAL"
+	}) {
+		t.Errorf("HL7 identities lack MESA_OP^XYZ_HOSPITAL: %+v", m.HL7)
+	}
+	if !slices.ContainsFunc(m.HL7Software, func(s HL7Software) bool { return s.Product == "A-1 Lab System" && s.Version == "3.6.23" }) {
+		t.Errorf("SFT software %+v", m.HL7Software)
+	}
+	if !slices.ContainsFunc(a.Software, func(f Fingerprint) bool { return f.Kind == FPJA4 && strings.HasPrefix(f.Value, "t13") }) {
+		t.Errorf("no TLS 1.3 JA4 among %+v", a.Software)
+	}
+	if !slices.ContainsFunc(a.Software, func(f Fingerprint) bool { return f.Kind == FPCertSubject }) {
+		t.Errorf("no certificate subject among %+v", a.Software)
+	}
+}
+
+// TestSoftwareFingerprints: SSH banners, SMB dialects and HTTP headers from
+// the other parsers' real-peer captures end up on the right side.
+func TestSoftwareFingerprints(t *testing.T) {
+	for _, c := range []struct{ pcap, kind string }{
+		{"remote-ssh.pcap", FPSSHBanner}, {"remote-smb.pcap", FPSMBDialect}, {"http-plain.pcap", FPHTTPServer},
+	} {
+		inv, _ := analyze(t, nil, pcapPaths([]string{c.pcap})...)
+		found := false
+		for _, a := range inv.Assets() {
+			for _, f := range a.Software {
+				found = found || (f.Kind == c.kind && f.Value != "")
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s fingerprint", c.pcap, c.kind)
+		}
+	}
+}

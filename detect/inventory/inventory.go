@@ -16,18 +16,23 @@ import (
 // counted in Stats.Dropped: a scanner or a chatty peer cannot grow an
 // asset without bound.
 const (
-	MaxIPsPerAsset        = 64
-	MaxHostnamesPerAsset  = 32
-	MaxServicesPerAsset   = 256
-	MaxPeersPerAsset      = 512
-	MaxFingerprints       = 64
-	MaxIdentityItems      = 32 // AE titles, HL7 identities, device identities, SOP classes, UDIs...
-	MaxValueLen           = 256
-	MaxAssets             = 1 << 20
-	MaxOpenFlows          = 1 << 20 // per-flow notes kept until the flow record
-	MaxIPv4PerMAC         = 4       // past this a MAC is a router's: its addresses get assets of their own
-	MaxIPv6PerMAC         = 16
-	DefaultBatchChanges   = 512
+	MaxIPsPerAsset       = 64
+	MaxHostnamesPerAsset = 32
+	MaxServicesPerAsset  = 256
+	MaxPeersPerAsset     = 512
+	MaxFingerprints      = 64
+	MaxIdentityItems     = 32 // AE titles, HL7 identities, device identities, SOP classes, UDIs...
+	MaxValueLen          = 256
+	MaxAssets            = 1 << 20
+	MaxOpenFlows         = 1 << 20 // per-flow notes kept until the flow record
+	MaxIPv4PerMAC        = 4       // past this a MAC is a router's: its addresses get assets of their own
+	MaxIPv6PerMAC        = 16
+	DefaultBatchChanges  = 512
+	// MinMoveGap is how long a device must have been silent before its
+	// AE title or HL7 identity, seen from a new address without a MAC,
+	// counts as the same device moved (a reboot, a new lease) rather than
+	// a second device using the identity.
+	MinMoveGap            = 30 * time.Second
 	DefaultBatchInterval  = 5 * time.Second
 	medicalTLSPortDICOM   = 2762
 	medicalTLSPortHL7MLLP = 2575

@@ -85,9 +85,10 @@ func (n *node) touch(ts time.Time) {
 	}
 }
 
-// young reports whether n first appeared after m was last seen: the
-// device m moved to n's address, rather than two devices at once.
-func (n *node) young(m *node) bool { return !n.a.FirstSeen.Before(m.a.LastSeen) }
+// young reports whether n first appeared at least MinMoveGap after m was
+// last seen: the device m moved to n's address, rather than two devices
+// at once.
+func (n *node) young(m *node) bool { return n.a.FirstSeen.Sub(m.a.LastSeen) >= MinMoveGap }
 
 func (n *node) setMAC(mac [6]byte, vendor string) {
 	n.a.MAC = formatMAC(mac)
