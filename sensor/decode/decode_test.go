@@ -317,6 +317,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(serialize(f, tcpLayers(false, "x")...), uint8(LinkRaw))
 	f.Add(frag4(f, 1, 0, true, make([]byte, 16)), uint8(LinkEthernet))
 	f.Add(frag6(f, 1, 8, false, make([]byte, 16)), uint8(LinkEthernet))
+	f.Add(serialize(f, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4,
+		HwAddressSize: 6, ProtAddressSize: 4, Operation: 2, SourceHwAddress: macA, SourceProtAddress: ip4a.To4(),
+		DstHwAddress: macB, DstProtAddress: ip4b.To4()}), uint8(LinkEthernet))
 	links := []uint32{LinkEthernet, LinkRaw, LinkLinuxSLL, LinkSLL2, LinkNull, LinkIPv4, LinkIPv6}
 	d := New(DefragLimits{MaxDatagrams: 8, MaxBytes: 1 << 16, Timeout: 1e9})
 	var ts int64

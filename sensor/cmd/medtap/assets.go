@@ -23,6 +23,7 @@ import (
 	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/detect/inventory/oui"
 	"github.com/medtap/medtap/detect/inventory/store"
+	"github.com/medtap/medtap/detect/report"
 	"github.com/medtap/medtap/sensor/pipeline"
 )
 
@@ -63,7 +64,7 @@ func (s *session) openInventory() error {
 		}
 	}
 	is.run = inventory.Run{Command: strings.TrimPrefix(s.cmd, "medtap "), Sensor: sf.sensor, Started: time.Now().UTC(),
-		MedtapVersion: version, RuleSetVersion: "medtap " + version, Policy: s.det.pol.Source}
+		MedtapVersion: version, RuleSetVersion: report.RuleSetVersion(), Policy: s.det.pol.Source}
 	if opt.Geo != nil {
 		is.run.GeoDBVersion = opt.Geo.Version()
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/medtap/medtap/detect/leaktest"
 )
 
 const sample = "../../../pcaps/dicom-store.pcap"
@@ -216,5 +218,67 @@ func TestFramingFlag(t *testing.T) {
 	code, stdout, stderr := medtap("analyze", "-q", "../../../pcaps/framing-vitals.pcap")
 	if code != exitOK || !strings.Contains(stdout, `"app_proto":"vitalnet"`) {
 		t.Errorf("vitalnet not found: exit %d %s", code, stderr)
+	}
+}
+
+// TestNoPatientValueInAnyOutput analyzes every bundled capture into an
+// inventory database, then lists the assets and writes reports, and fails
+// if any synthetic patient value or credential of the captures appears in
+// any file or message medtap produced, the database's raw bytes included.
+func TestNoPatientValueInAnyOutput(t *testing.T) {
+	markers, err := leaktest.Markers("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps, _ := filepath.Glob("../../../pcaps/*.pcap*")
+	var inputs []string
+	for _, c := range caps {
+		if strings.HasSuffix(c, ".tsv") || strings.Contains(c, "truncated") || strings.Contains(c, "corrupt") || strings.HasSuffix(c, ".keys") {
+			continue
+		}
+		inputs = append(inputs, c)
+	}
+	dir := t.TempDir()
+	out, db, rep := filepath.Join(dir, "out"), filepath.Join(dir, "inv.db"), filepath.Join(dir, "report")
+	key := filepath.Join(dir, "key")
+	texts := map[string]string{}
+	runs := [][]string{
+		append([]string{"analyze", "-o", out, "--db", db, "--key-file", key, "--progress", "never"}, inputs...),
+		{"assets", "--db", db},
+		{"assets", "--db", db, "--format", "json"},
+		{"assets", "--db", db, "--format", "csv"},
+		{"report", "--db", db, "--format", "html", "--lang", "zh", "-o", rep},
+		{"report", "--db", db, "--format", "md", "--lang", "en", "-o", rep + "-md"},
+		{"report", "--db", db, "--format", "json", "-o", rep + "-json"},
+	}
+	for _, args := range runs {
+		code, stdout, stderr := medtap(args...)
+		if code != exitOK {
+			t.Fatalf("medtap %s: exit %d: %s", args[0], code, stderr)
+		}
+		texts["medtap "+strings.Join(args[:min(len(args), 4)], " ")+" stdout"] = stdout
+		texts["medtap "+args[0]+" stderr"] += stderr
+	}
+	err = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == key {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		texts[path] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d outputs, %d markers", len(texts), len(markers))
+	if len(texts) < 15 {
+		t.Fatalf("only %d outputs to check", len(texts))
+	}
+	for name, text := range texts {
+		for _, m := range markers {
+			if strings.Contains(text, m) {
+				t.Errorf("%s contains the synthetic patient value or credential %q", name, m)
+			}
+		}
 	}
 }

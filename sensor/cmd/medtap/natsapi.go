@@ -163,10 +163,13 @@ func (t teeStores) SaveAlerts(a []inventory.AlertRecord) error {
 }
 
 // changeSink is where the inventory's asset events go: the events output
-// and, with --nats, the publisher.
+// and every event sink opened so far (NATS, syslog, the rotated events
+// file), so asset changes reach the same places as other events. It is
+// taken before the inventory adds itself as an event sink.
 func (s *session) changeSink() inventory.Sink {
-	if s.ops.pub == nil {
-		return s.events
+	tee := output.Tee{s.events}
+	for _, es := range s.eventSinks {
+		tee = append(tee, es)
 	}
-	return output.Tee{s.events, s.ops.pub}
+	return tee
 }
