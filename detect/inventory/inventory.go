@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/medtap/medtap/detect/geo"
@@ -103,6 +104,12 @@ type Inventory struct {
 	lastSave  time.Time
 	stats     Stats
 	err       error
+
+	// classCounts are the assets per class (index in Classes), published
+	// for metrics scrapes on other goroutines; counted again whenever a
+	// batch changed something.
+	classCounts   []atomic.Int64 // len(Classes)
+	countedChange uint64
 }
 
 // flowNote is what the inventory learns about a flow before its record.
@@ -126,15 +133,16 @@ func New(opt Options) *Inventory {
 		opt.Now = time.Now
 	}
 	inv := &Inventory{
-		opt:       opt,
-		pol:       opt.Policy,
-		byID:      map[string]*node{},
-		byMAC:     map[[6]byte]*node{},
-		byIP:      map[netip.Addr]*node{},
-		byIdent:   map[string]*node{},
-		routers:   map[[6]byte]bool{},
-		flows:     map[*parser.Flow]*flowNote{},
-		alertSeen: map[string]bool{},
+		classCounts: make([]atomic.Int64, len(Classes)),
+		opt:         opt,
+		pol:         opt.Policy,
+		byID:        map[string]*node{},
+		byMAC:       map[[6]byte]*node{},
+		byIP:        map[netip.Addr]*node{},
+		byIdent:     map[string]*node{},
+		routers:     map[[6]byte]bool{},
+		flows:       map[*parser.Flow]*flowNote{},
+		alertSeen:   map[string]bool{},
 	}
 	inv.stats.Dropped = map[string]uint64{}
 	inv.lastSave = opt.Now()
@@ -161,6 +169,7 @@ func (inv *Inventory) Load(assets []Asset) {
 			inv.byIdent[k] = n
 		}
 	}
+	inv.countClasses()
 }
 
 func (inv *Inventory) add(n *node) {
@@ -192,6 +201,9 @@ func (inv *Inventory) Write(evs []*event.Event) error {
 	for _, n := range inv.dirty {
 		inv.reclassify(n)
 	}
+	if inv.stats.Changes != inv.countedChange {
+		inv.countClasses()
+	}
 	if err := inv.sendChanges(); err != nil {
 		return err
 	}
@@ -199,6 +211,36 @@ func (inv *Inventory) Write(evs []*event.Event) error {
 		return inv.save()
 	}
 	return nil
+}
+
+// countClasses publishes the number of assets per class.
+func (inv *Inventory) countClasses() {
+	n := make([]int64, len(Classes))
+	for _, nd := range inv.nodes {
+		if nd.gone {
+			continue
+		}
+		for i, c := range Classes {
+			if nd.a.Class == c {
+				n[i]++
+				break
+			}
+		}
+	}
+	for i := range n {
+		inv.classCounts[i].Store(n[i])
+	}
+	inv.countedChange = inv.stats.Changes
+}
+
+// ClassCounts returns the number of assets per class, in the order of
+// Classes, as of the last batch. Safe to call from any goroutine.
+func (inv *Inventory) ClassCounts() []int64 {
+	out := make([]int64, len(Classes))
+	for i := range inv.classCounts {
+		out[i] = inv.classCounts[i].Load()
+	}
+	return out
 }
 
 // Flush saves every changed asset and pending alert (end of a run,

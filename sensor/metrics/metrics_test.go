@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/medtap/medtap/detect"
+	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/parsers/astm"
 	"github.com/medtap/medtap/parsers/dicom"
@@ -108,6 +109,7 @@ func fullRegistry(t *testing.T) *prometheus.Registry {
 	sink := NewSink(parsers.All)
 	reg.MustRegister(NewCollector(fakeStats, parsers.All), sink)
 	reg.MustRegister(NewOutputs()) // output sinks and syslog: every series exists unconfigured
+	reg.MustRegister(NewInventoryCollector(func() []int64 { return []int64{3, 1} }))
 	// HTTP API, NATS publisher, hub.
 	reg.MustRegister(&OpsCollector{
 		API:  func() uint64 { return 0 },
@@ -220,6 +222,7 @@ func TestLabelsClosed(t *testing.T) {
 		"transport": func(v string) bool { return v == "tcp" || v == "udp" || v == other },
 		"kind":      func(v string) bool { return v == "stream" || v == "total" || slices.Contains(hubKinds, v) },
 		"goversion": func(v string) bool { return strings.HasPrefix(v, "go") },
+		"class":     func(v string) bool { return slices.Contains(inventory.Classes, v) },
 	}
 	hl7Types := map[string]bool{}
 	for _, mf := range mfs {

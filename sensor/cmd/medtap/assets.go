@@ -24,6 +24,7 @@ import (
 	"github.com/medtap/medtap/detect/inventory/oui"
 	"github.com/medtap/medtap/detect/inventory/store"
 	"github.com/medtap/medtap/detect/report"
+	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/pipeline"
 )
 
@@ -95,6 +96,9 @@ func (s *session) openInventory() error {
 		is.assets = filepath.Join(sf.out, "assets.json")
 	}
 	s.inv = is
+	if s.reg != nil {
+		s.reg.MustRegister(metrics.NewInventoryCollector(is.inv.ClassCounts))
+	}
 	s.eventSinks = append(s.eventSinks, is.inv)
 	s.alertSinks = append(s.alertSinks, is.inv)
 	s.commits = append(s.commits, is.commit)
