@@ -11,6 +11,7 @@ import (
 
 	"github.com/medtap/medtap/detect/geo"
 	"github.com/medtap/medtap/detect/policy"
+	"github.com/medtap/medtap/parsers/anydesk"
 	"github.com/medtap/medtap/parsers/astm"
 	"github.com/medtap/medtap/parsers/dicom"
 	"github.com/medtap/medtap/parsers/hl7"
@@ -410,6 +411,11 @@ func (e *Engine) handle(ev *event.Event) {
 	case *tls.Handshake:
 		fs := e.state(ev)
 		e.tlsHandshake(ev, fs, b)
+		// AnyDesk speaks TLS from the first byte, so the tls parser takes
+		// its flows; its certificate names it.
+		if anydesk.Certificate(b.Cert) {
+			e.markRemote(ev, "anydesk", "")
+		}
 	case *flow.Record:
 		e.flowRecord(ev, b)
 	case *flow.ARP:
