@@ -42,7 +42,10 @@ const (
 	// fetchWait bounds one fetch's wait for messages.
 	fetchWait = time.Second
 	// ackWait is how long the server waits for an ack before redelivering.
-	ackWait = 60 * time.Second
+	// Short, because acks sent while the server restarts are lost and
+	// those messages wait this long; folding is idempotent, so an early
+	// redelivery costs only the work.
+	ackWait = 10 * time.Second
 	// maxAckPending bounds messages delivered and not yet acknowledged.
 	maxAckPending = 4 * fetchBatch
 	// retryWait is the pause after a failure (server down, store error).
