@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/medtap/medtap/parsers/internal/filename"
 	"github.com/medtap/medtap/parsers/internal/lines"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/textscan"
@@ -18,7 +19,7 @@ const (
 	// MaxTransfers bounds the transfers listed in a Session.
 	MaxTransfers = 64
 	// MaxExtLen bounds a file extension kept.
-	MaxExtLen = 8
+	MaxExtLen = filename.MaxExtLen
 	// MaxUserLen bounds the user name kept for detection.
 	MaxUserLen = 128
 )
@@ -197,42 +198,13 @@ func (s *stream) command(line []byte) {
 		s.ev.AuthTLS = string(bytes.ToUpper(a))
 	case "STOR", "RETR", "APPE", "STOU":
 		if len(s.ev.Transfers) < MaxTransfers {
-			s.ev.Transfers = append(s.ev.Transfers, Transfer{Command: name, Extension: Extension(arg)})
+			s.ev.Transfers = append(s.ev.Transfers, Transfer{Command: name, Extension: filename.Extension(arg)})
 			s.xfer = len(s.ev.Transfers)
 		} else {
 			s.xfer = 0
 		}
 	}
 	s.scan.Scan("command", arg)
-}
-
-// Extension returns a file name's extension, lower-case, if it is 1 to
-// MaxExtLen letters and digits; "" otherwise. Only the last path element
-// counts.
-func Extension(name []byte) string {
-	if i := bytes.LastIndexAny(name, "/\\"); i >= 0 {
-		name = name[i+1:]
-	}
-	dot := bytes.LastIndexByte(name, '.')
-	if dot < 0 {
-		return ""
-	}
-	e := name[dot+1:]
-	if len(e) == 0 || len(e) > MaxExtLen {
-		return ""
-	}
-	var b [MaxExtLen]byte
-	for i, c := range e {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 32
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		default:
-			return ""
-		}
-		b[i] = c
-	}
-	return string(b[:len(e)])
 }
 
 // reply handles one server line: "NNN text" ends a reply, "NNN-text"

@@ -5,13 +5,14 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/medtap/medtap/parsers/internal/filename"
 	"github.com/medtap/medtap/parsers/parser"
 )
 
 // Limits.
 const (
 	// MaxExtLen bounds a file extension kept.
-	MaxExtLen = 8
+	MaxExtLen = filename.MaxExtLen
 	// MaxOptions bounds the options listed; MaxOptionLen each name.
 	MaxOptions   = 8
 	MaxOptionLen = 16
@@ -90,34 +91,6 @@ func modeName(m []byte) string {
 	return "other"
 }
 
-// Extension returns a file name's extension, lower-case, if it is 1 to
-// MaxExtLen letters and digits; "" otherwise.
-func Extension(name []byte) string {
-	if i := bytes.LastIndexAny(name, "/\\"); i >= 0 {
-		name = name[i+1:]
-	}
-	dot := bytes.LastIndexByte(name, '.')
-	if dot < 0 {
-		return ""
-	}
-	e := name[dot+1:]
-	if len(e) == 0 || len(e) > MaxExtLen {
-		return ""
-	}
-	var b [MaxExtLen]byte
-	for i, c := range e {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 32
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		default:
-			return ""
-		}
-		b[i] = c
-	}
-	return string(b[:len(e)])
-}
-
 type stream struct{ em parser.Emitter }
 
 func newStream(_ *parser.Flow, em parser.Emitter, _ *parser.Env) parser.Stream {
@@ -139,7 +112,7 @@ func (s *stream) Feed(dir parser.Direction, data []byte, ts time.Time) {
 			s.em.Emit(ts, &parser.Anomaly{Source: "tftp", Code: "bad_request", Direction: dir.String(), Length: int64(len(data))})
 			return
 		}
-		r := &Request{Op: "read", Extension: Extension(name), Mode: modeName(mode)}
+		r := &Request{Op: "read", Extension: filename.Extension(name), Mode: modeName(mode)}
 		if op == opWRQ {
 			r.Op = "write"
 		}
