@@ -30,14 +30,7 @@ func lanMessages(t *testing.T) ([]*parsertest.Conversation, *parsertest.Recorder
 			continue
 		}
 		dhcp = append(dhcp, c)
-		// One datagram per Feed, as the pipeline delivers UDP (Replay
-		// would join consecutive datagrams like stream bytes).
-		fl := c.Flow
-		s := Factory.New(&fl, rec, nil)
-		for _, ch := range c.Chunks {
-			s.Feed(ch.Dir, ch.Data, ch.TS)
-		}
-		s.Close(c.Close, c.End)
+		parsertest.Datagrams(rec, Factory, c)
 	}
 	return dhcp, rec
 }

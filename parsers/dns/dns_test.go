@@ -44,13 +44,7 @@ func lanEvents(t testing.TB) ([]*parsertest.Conversation, *parsertest.Recorder) 
 			continue
 		}
 		out = append(out, c)
-		// One datagram per Feed, as the pipeline delivers UDP.
-		fl := c.Flow
-		s := Factory.New(&fl, rec, nil)
-		for _, ch := range c.Chunks {
-			s.Feed(ch.Dir, ch.Data, ch.TS)
-		}
-		s.Close(c.Close, c.End)
+		parsertest.Datagrams(rec, Factory, c)
 	}
 	return out, rec
 }

@@ -150,6 +150,22 @@ func Replay(f parser.Factory, conv *Conversation, split Splitter, env *parser.En
 	return replay(f, conv, func(_ int, data []byte) [][]byte { return split(data) }, env)
 }
 
+// Datagrams feeds a UDP conversation into a new stream of the factory one
+// datagram per Feed, as the pipeline delivers UDP (Replay would join
+// consecutive datagrams like stream bytes), recording into rec, so several
+// conversations can share one recorder.
+func Datagrams(rec *Recorder, f parser.Factory, conv *Conversation) {
+	env := &parser.Env{ProbeInner: func(parser.Direction, []byte) (parser.Stream, parser.Verdict) { return nil, parser.NoMatch }}
+	fl := conv.Flow
+	s := f.New(&fl, rec, env)
+	for _, ch := range conv.Chunks {
+		if ch.Data != nil {
+			s.Feed(ch.Dir, ch.Data, ch.TS)
+		}
+	}
+	s.Close(conv.Close, conv.End)
+}
+
 // replay is Replay with a splitter that knows which joined chunk it cuts.
 func replay(f parser.Factory, conv *Conversation, split func(chunk int, data []byte) [][]byte, env *parser.Env) *Recorder {
 	rec := &Recorder{}

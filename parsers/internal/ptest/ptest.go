@@ -38,7 +38,8 @@ func Capture(t *testing.T, f parser.Factory, path string) string {
 	for _, c := range convs {
 		var rec *parsertest.Recorder
 		if c.Flow.Proto == 17 {
-			rec = Datagrams(f, c)
+			rec = &parsertest.Recorder{}
+			parsertest.Datagrams(rec, f, c)
 		} else {
 			rec = parsertest.CheckChunking(t, f, c)
 		}
@@ -47,20 +48,6 @@ func Capture(t *testing.T, f parser.Factory, path string) string {
 	out := b.String()
 	NoSecrets(t, out)
 	return out
-}
-
-// Datagrams feeds a UDP conversation one datagram per call.
-func Datagrams(f parser.Factory, c *parsertest.Conversation) *parsertest.Recorder {
-	rec := &parsertest.Recorder{}
-	fl := c.Flow
-	s := f.New(&fl, rec, &parser.Env{ProbeInner: func(parser.Direction, []byte) (parser.Stream, parser.Verdict) { return nil, parser.NoMatch }})
-	for _, ch := range c.Chunks {
-		if ch.Data != nil {
-			s.Feed(ch.Dir, ch.Data, ch.TS)
-		}
-	}
-	s.Close(c.Close, c.End)
-	return rec
 }
 
 // NoSecrets fails t when out holds a synthetic secret or patient value.
