@@ -3,6 +3,7 @@ package inventory
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -545,30 +546,14 @@ func formatMAC(m [6]byte) string {
 	return string(b[:])
 }
 
+// parseMAC reads a 48-bit MAC written by formatMAC (or any form
+// net.ParseMAC takes).
 func parseMAC(s string) ([6]byte, bool) {
 	var m [6]byte
-	if len(s) != 17 {
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != len(m) {
 		return m, false
 	}
-	for i := range m {
-		hi, ok1 := unhex(s[i*3])
-		lo, ok2 := unhex(s[i*3+1])
-		if !ok1 || !ok2 || (i < 5 && s[i*3+2] != ':') {
-			return m, false
-		}
-		m[i] = hi<<4 | lo
-	}
+	copy(m[:], hw)
 	return m, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
