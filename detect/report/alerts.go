@@ -20,16 +20,8 @@ const maxAlertLine = 4 << 20
 
 // alertLine is an alert event as medtap writes it.
 type alertLine struct {
-	EventType   string        `json:"event_type"`
-	SrcIP       string        `json:"src_ip"`
-	SrcPort     uint16        `json:"src_port"`
-	DestIP      string        `json:"dest_ip"`
-	DestPort    uint16        `json:"dest_port"`
-	Proto       string        `json:"proto"`
-	VLAN        uint16        `json:"vlan"`
-	CommunityID string        `json:"community_id"`
-	Sensor      string        `json:"sensor"`
-	Alert       *detect.Alert `json:"alert"`
+	event.Envelope
+	Alert *detect.Alert `json:"alert"`
 }
 
 // ReadAlerts reads the alert events of a JSON-lines file (alerts.jsonl,

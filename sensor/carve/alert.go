@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/medtap/medtap/sensor/event"
 )
 
 // maxLine bounds one JSON line read from an alerts file.
@@ -20,14 +22,8 @@ var ErrAlertNotFound = errors.New("no alert with this id")
 
 // alertEvent is the part of an alert event line carve reads.
 type alertEvent struct {
-	EventType string `json:"event_type"`
-	SrcIP     string `json:"src_ip"`
-	SrcPort   uint16 `json:"src_port"`
-	DestIP    string `json:"dest_ip"`
-	DestPort  uint16 `json:"dest_port"`
-	Proto     string `json:"proto"`
-	VLAN      uint16 `json:"vlan"`
-	Alert     *struct {
+	event.Envelope
+	Alert *struct {
 		ID          string `json:"alert_id"`
 		RuleID      string `json:"rule_id"`
 		FirstSeen   string `json:"first_seen"`

@@ -46,6 +46,22 @@ type Event struct {
 	Line []byte
 }
 
+// Envelope is the envelope of an event line as AppendJSON writes it, for
+// the readers of medtap's own output (carve, report, the hub): embed it in
+// a struct with the event's object.
+type Envelope struct {
+	TS          string `json:"ts"`
+	EventType   string `json:"event_type"`
+	SrcIP       string `json:"src_ip"`
+	SrcPort     uint16 `json:"src_port"`
+	DestIP      string `json:"dest_ip"`
+	DestPort    uint16 `json:"dest_port"`
+	Proto       string `json:"proto"`
+	VLAN        uint16 `json:"vlan"`
+	CommunityID string `json:"community_id"`
+	Sensor      string `json:"sensor"`
+}
+
 // TimeLayout is the ts format: RFC 3339, UTC, always nine fraction digits so
 // lines sort as text too.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"

@@ -21,9 +21,14 @@ func TestEnvelope(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("got\n%s\nwant\n%s", b, want)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	var env Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatal(err)
+	}
+	wantEnv := Envelope{TS: "2023-11-14T22:13:20.000000005Z", EventType: "anomaly", SrcIP: "2001:db8::1", SrcPort: 40000,
+		DestIP: "2001:db8::2", DestPort: 104, Proto: "tcp", VLAN: 12, CommunityID: "1:abc=", Sensor: "ward-3"}
+	if env != wantEnv {
+		t.Errorf("Envelope reads back %+v, want %+v", env, wantEnv)
 	}
 	// Untagged flows and events without a flow leave those fields out.
 	fl.VLAN = 0

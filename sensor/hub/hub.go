@@ -28,6 +28,7 @@ import (
 	"github.com/medtap/medtap/detect"
 	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/sensor/api"
+	"github.com/medtap/medtap/sensor/event"
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/natsink"
 )
@@ -327,15 +328,8 @@ func (h *Hub) index(a *inventory.Asset) {
 
 // alertEvent is the part of an alert event the store keeps.
 type alertEvent struct {
-	Sensor      string       `json:"sensor"`
-	SrcIP       string       `json:"src_ip"`
-	SrcPort     uint16       `json:"src_port"`
-	DestIP      string       `json:"dest_ip"`
-	DestPort    uint16       `json:"dest_port"`
-	Proto       string       `json:"proto"`
-	VLAN        uint16       `json:"vlan"`
-	CommunityID string       `json:"community_id"`
-	Alert       detect.Alert `json:"alert"`
+	event.Envelope
+	Alert detect.Alert `json:"alert"`
 }
 
 func (h *Hub) foldAlert(data []byte, sensor string, batch map[string]inventory.AlertRecord) error {
@@ -424,15 +418,8 @@ func containsStr(list []string, s string) bool {
 
 // flowEvent is the part of a flow event the top-flows list keeps.
 type flowEvent struct {
-	Sensor      string `json:"sensor"`
-	SrcIP       string `json:"src_ip"`
-	SrcPort     uint16 `json:"src_port"`
-	DestIP      string `json:"dest_ip"`
-	DestPort    uint16 `json:"dest_port"`
-	Proto       string `json:"proto"`
-	VLAN        uint16 `json:"vlan"`
-	CommunityID string `json:"community_id"`
-	Flow        struct {
+	event.Envelope
+	Flow struct {
 		AppProto      string `json:"app_proto"`
 		Start         string `json:"start"`
 		End           string `json:"end"`
