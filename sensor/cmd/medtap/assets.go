@@ -216,11 +216,8 @@ func assetsCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap assets [flags]\n\nLists the devices of an inventory database.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "medtap assets: unexpected argument %q; filters are flags (--ip, --class, ...)\n", fs.Arg(0))

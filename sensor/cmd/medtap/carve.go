@@ -26,11 +26,8 @@ func carveCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap carve --alert ID -o OUT.pcap [--alerts FILE | --db FILE] [flags] FILE|DIR...\n\nWrites the packets of the flow behind an alert (both directions, IP\nfragments included) from the captures to a pcap file. Without --alerts\nthe captures are analyzed again to find the alert (pass the same\n--policy as the run that raised it).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	out := sf.out
 	sf.out = ""

@@ -94,11 +94,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap check [flags] FILE|DIR...\n\nAnalyzes captures with the policy and prints a short findings table. Exit\nstatus 0: no alert at or above --fail-on; 1: some, or an input failed;\n2: bad command line. For device makers' CI.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "medtap check: no capture files given; pass pcap/pcapng files or directories")

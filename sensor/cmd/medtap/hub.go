@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,11 +33,8 @@ func hubCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap hub --nats URL --db FILE [flags]\n\nConsumes every sensor's events, alerts and asset states from NATS JetStream\n(subjects medtap.<sensor>.*) into one inventory and alert database, and serves\nthe HTTP API (/api/v1/...) and metrics until SIGINT or SIGTERM.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if *natsURL == "" || *db == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "medtap hub: pass --nats URL and --db FILE (and no other arguments)")

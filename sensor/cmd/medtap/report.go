@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,11 +25,8 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap report [--db FILE | --assets assets.json [--alerts alerts.jsonl]] --format md|html|json [--lang en|zh] -o DIR\n\nWrites the evidence report: data-flow diagrams (DOT, Mermaid, SVG with\nGraphviz), the electronic-interface table (CSV, Markdown), the NMPA\ncapability evidence matrix, findings and a timeline, with the capture\nmetadata.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	switch {
 	case fs.NArg() > 0:

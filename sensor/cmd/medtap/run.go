@@ -102,11 +102,8 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: medtap run --interface IF [--interface IF2] [flags]\n\nCaptures live traffic from a mirror (SPAN) or TAP interface, analyzes it like\n'medtap analyze' and serves metrics, until SIGINT or SIGTERM.\nNeeds CAP_NET_RAW, and CAP_BPF (or CAP_SYS_ADMIN) for the eBPF filter.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "medtap run: unexpected argument %q; interfaces are given with --interface\n", fs.Arg(0))
