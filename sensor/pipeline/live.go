@@ -7,7 +7,6 @@ import (
 
 	"github.com/medtap/medtap/sensor/capture"
 	"github.com/medtap/medtap/sensor/decode"
-	"github.com/medtap/medtap/sensor/flow"
 )
 
 // Live mode. The kernel has already sharded the traffic (AF_PACKET fanout
@@ -48,32 +47,7 @@ func (p *Pipeline) RunLive(ctx context.Context, srcs []LiveSource, sink Sink, on
 	n := len(srcs)
 	p.cfg.Workers = n
 	p.live = true
-	fc := p.cfg.Flow
-	if fc.MaxFlows <= 0 {
-		fc.MaxFlows = flow.DefaultMaxFlows
-	}
-	if fc.MaxBufferedTotal <= 0 {
-		fc.MaxBufferedTotal = flow.DefaultMaxBufferedTotal
-	}
-	fc.MaxFlows = max(1, fc.MaxFlows/n)
-	fc.MaxBufferedTotal = max(1, fc.MaxBufferedTotal/n)
-
-	workers := make([]*worker, n)
-	for i := range workers {
-		w := &worker{
-			id: i, n: n,
-			dec:     decode.New(p.cfg.Defrag),
-			shared:  decode.New(p.cfg.Defrag),
-			table:   flow.NewTable(fc),
-			out:     make(chan *result, roundsInFlight),
-			results: make(chan *result, roundsInFlight+2),
-			prog:    &p.Progress,
-		}
-		for j := 0; j < roundsInFlight+2; j++ {
-			w.results <- &result{}
-		}
-		workers[i] = w
-	}
+	workers := p.newWorkers(n)
 	p.running.Store(&workers)
 	mergeDone := make(chan error, 1)
 	go func() { mergeDone <- merge(workers, sink) }()

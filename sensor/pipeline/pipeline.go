@@ -194,12 +194,9 @@ type worker struct {
 	firstTS, lastTS  int64
 }
 
-// Run analyzes the files in order as one capture. Per-file problems go to
-// onError and the run continues with the next file; a sink error stops the
-// output but not the run.
-func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError func(error)) Stats {
-	start := time.Now()
-	n := p.cfg.Workers
+// newWorkers makes n workers with the pipeline's limits split between them
+// and their result buffers ready; the caller adds what its input needs.
+func (p *Pipeline) newWorkers(n int) []*worker {
 	fc := p.cfg.Flow
 	if fc.MaxFlows <= 0 {
 		fc.MaxFlows = flow.DefaultMaxFlows
@@ -209,27 +206,38 @@ func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError f
 	}
 	fc.MaxFlows = max(1, fc.MaxFlows/n)
 	fc.MaxBufferedTotal = max(1, fc.MaxBufferedTotal/n)
-
 	workers := make([]*worker, n)
-	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{
 			id: i, n: n,
-			dec:      decode.New(p.cfg.Defrag),
-			shared:   decode.New(p.cfg.Defrag),
-			table:    flow.NewTable(fc),
-			files:    make(chan capture.Reader),
-			done:     make(chan error),
-			out:      make(chan *result, roundsInFlight),
-			results:  make(chan *result, roundsInFlight+2),
-			prog:     &p.Progress,
-			round:    uint64(p.cfg.RoundFrames),
-			roundEnd: uint64(p.cfg.RoundFrames),
+			dec:     decode.New(p.cfg.Defrag),
+			shared:  decode.New(p.cfg.Defrag),
+			table:   flow.NewTable(fc),
+			out:     make(chan *result, roundsInFlight),
+			results: make(chan *result, roundsInFlight+2),
+			prog:    &p.Progress,
 		}
 		for j := 0; j < roundsInFlight+2; j++ {
 			w.results <- &result{}
 		}
 		workers[i] = w
+	}
+	return workers
+}
+
+// Run analyzes the files in order as one capture. Per-file problems go to
+// onError and the run continues with the next file; a sink error stops the
+// output but not the run.
+func (p *Pipeline) Run(ctx context.Context, files []string, sink Sink, onError func(error)) Stats {
+	start := time.Now()
+	n := p.cfg.Workers
+	workers := p.newWorkers(n)
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		w.files = make(chan capture.Reader)
+		w.done = make(chan error)
+		w.round = uint64(p.cfg.RoundFrames)
+		w.roundEnd = uint64(p.cfg.RoundFrames)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
