@@ -218,7 +218,7 @@ func (s *stream) reply(line []byte) {
 	text := line[min(4, len(line)):]
 	final := len(line) == 3 || line[3] == ' '
 	if code == 220 && s.ev.Banner == "" {
-		s.ev.Banner = printable(text)
+		s.ev.Banner = parser.Printable(text)
 	} else {
 		s.scan.Scan("reply", text)
 	}
@@ -245,17 +245,6 @@ func (s *stream) reply(line []byte) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
-}
 
 // Gap implements parser.Stream: the partial line is dropped and reading
 // goes on at the next line.

@@ -338,13 +338,13 @@ func (s *stream) headerLine(dir parser.Direction, d *dirState, line []byte, ts t
 	}
 	switch {
 	case dir == parser.ToServer && eq(name, "host"):
-		t.Host = printable(clip(val, MaxFieldLen))
+		t.Host = parser.Printable(clip(val, MaxFieldLen))
 	case dir == parser.ToServer && eq(name, "user-agent"):
-		t.UserAgent = printable(clip(val, MaxFieldLen))
+		t.UserAgent = parser.Printable(clip(val, MaxFieldLen))
 	case dir == parser.ToServer && eq(name, "authorization"):
 		t.AuthScheme, t.User = authScheme(val)
 	case dir == parser.ToClient && eq(name, "server"):
-		t.Server = printable(clip(val, MaxFieldLen))
+		t.Server = parser.Printable(clip(val, MaxFieldLen))
 	case dir == parser.ToClient && eq(name, "www-authenticate") && t.WWWAuthenticate == "":
 		t.WWWAuthenticate, _ = authScheme(val)
 	}
@@ -382,17 +382,6 @@ func clip(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
 
 // authScheme returns an Authorization or WWW-Authenticate header's scheme
@@ -435,7 +424,7 @@ func (s *stream) requestLine(d *dirState, line []byte, ts time.Time) bool {
 		s.kill(parser.ToServer, ts)
 		return false
 	}
-	t := &Transaction{Method: printable(clip(f[0], 16)), Version: printable(clip(f[2][5:], 3))}
+	t := &Transaction{Method: parser.Printable(clip(f[0], 16)), Version: parser.Printable(clip(f[2][5:], 3))}
 	target := f[1]
 	s.addScan(t, "uri", target)
 	path := target
@@ -461,7 +450,7 @@ func (s *stream) requestLine(d *dirState, line []byte, ts time.Time) bool {
 // maskPath returns the path with every identifier textscan finds replaced
 // by '*'.
 func maskPath(p []byte) string {
-	out := []byte(printable(p))
+	out := []byte(parser.Printable(p))
 	textscan.Scan(out, func(_ textscan.Category, a, b int) {
 		for i := a; i < b; i++ {
 			out[i] = '*'

@@ -168,7 +168,7 @@ func (s *stream) smb1(dir parser.Direction, m []byte) {
 			for end < len(b) && b[end] != 0 {
 				end++
 			}
-			s.ev.SMB1Dialects = append(s.ev.SMB1Dialects, printable(b[:min(end, maxDialectLen)]))
+			s.ev.SMB1Dialects = append(s.ev.SMB1Dialects, parser.Printable(b[:min(end, maxDialectLen)]))
 			if end < len(b) {
 				end++
 			}
@@ -239,17 +239,6 @@ func (s *stream) smb2(dir parser.Direction, m []byte) {
 			s.done = true
 		}
 	}
-}
-
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
 
 func (s *stream) emit(ts time.Time) {

@@ -187,27 +187,15 @@ func (s *stream) bannerLine(dir parser.Direction, d *dirState, ts time.Time) {
 		s.kill(d)
 		return
 	}
-	d.proto = printable(rest[:dash])
+	d.proto = parser.Printable(rest[:dash])
 	rest = rest[dash+1:]
 	if sp := bytes.IndexByte(rest, ' '); sp >= 0 {
-		d.software, d.comments = printable(rest[:sp]), printable(rest[sp+1:])
+		d.software, d.comments = parser.Printable(rest[:sp]), parser.Printable(rest[sp+1:])
 	} else {
-		d.software = printable(rest)
+		d.software = parser.Printable(rest)
 	}
 	d.line = nil
 	d.ph = phKex
-}
-
-// printable copies b as a string, with bytes outside printable ASCII as '?'.
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
 
 // kexInit decodes the first binary packet (unencrypted, no MAC yet):
@@ -240,7 +228,7 @@ func (s *stream) kexInit(dir parser.Direction, d *dirState, ts time.Time) {
 		if len(l) > MaxListLen {
 			l = l[:MaxListLen]
 		}
-		d.kex[i] = printable(l)
+		d.kex[i] = parser.Printable(l)
 		b = b[4+n:]
 	}
 	d.kexOK = true
