@@ -74,6 +74,8 @@ func TestTable(t *testing.T) {
 		{"masked path, ntlm, interim", []string{"PUT /patients/13912345678/x?y=1 HTTP/1.1\r\nAuthorization: NTLM abc\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
 			"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 No\r\nWWW-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n"},
 			[]string{`"path":"/patients/***********/x","query_present":true`, `"auth_scheme":"ntlm"`, `"status":401`, `"www_authenticate":"negotiate"`}},
+		{"record number in the path", []string{"GET /fhir/Patient/MT9001/_history/2 HTTP/1.1\r\n\r\n"},
+			[]string{`"path":"/fhir/Patient/******/_history/*"`}},
 		{"unanswered", []string{"GET /x HTTP/1.0\r\n\r\n"}, []string{`"method":"GET","path":"/x","version":"1.0","phi":{}}`}},
 		{"websocket", []string{"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", "HTTP/1.1 101 Switching\r\nUpgrade: websocket\r\n\r\n\x81\x05hello", "\x81\x85garbage"},
 			[]string{`"status":101`, `"upgrade":"websocket"`}},

@@ -10,8 +10,9 @@ import "github.com/medtap/medtap/parsers/textscan"
 type Transaction struct {
 	Method string `json:"method"`
 	// Path is the request target's path (query removed), at most
-	// MaxPathLen bytes, with every identifier textscan finds replaced by
-	// '*'. QueryPresent says a query string followed.
+	// MaxPathLen bytes, with every identifier textscan finds and every
+	// segment holding a digit replaced by '*'. QueryPresent says a query
+	// string followed.
 	Path         string `json:"path"`
 	QueryPresent bool   `json:"query_present,omitempty"`
 	Version      string `json:"version"` // "1.0", "1.1"

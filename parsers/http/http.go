@@ -447,8 +447,10 @@ func (s *stream) requestLine(d *dirState, line []byte, ts time.Time) bool {
 	return true
 }
 
-// maskPath returns the path with every identifier textscan finds replaced
-// by '*'.
+// maskPath returns the path with every identifier textscan finds, and
+// every segment holding a digit, replaced by '*'. A segment of letters
+// only is kept: route names (/fhir/Patient, /wsman), though a bare name
+// in a path would pass.
 func maskPath(p []byte) string {
 	out := []byte(parser.Printable(p))
 	textscan.Scan(out, func(_ textscan.Category, a, b int) {
@@ -456,6 +458,22 @@ func maskPath(p []byte) string {
 			out[i] = '*'
 		}
 	})
+	// A segment with a digit in it is data, not a route name: a record
+	// number, an accession number, a date (/patients/MT9001/studies).
+	for start := 0; start < len(out); {
+		end := bytes.IndexByte(out[start:], '/')
+		if end < 0 {
+			end = len(out)
+		} else {
+			end += start
+		}
+		if bytes.ContainsAny(out[start:end], "0123456789") {
+			for i := start; i < end; i++ {
+				out[i] = '*'
+			}
+		}
+		start = end + 1
+	}
 	return string(out)
 }
 
