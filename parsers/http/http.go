@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/medtap/medtap/parsers/internal/lines"
@@ -253,14 +254,31 @@ func (s *stream) bodyBytes(d *dirState, p []byte) {
 		return
 	}
 	if room := MaxScanBody - len(d.body); room > 0 {
+		if d.body == nil {
+			d.body = bodyPool.Get().(*[MaxScanBody]byte)[:0]
+		}
 		d.body = append(d.body, p[:min(room, len(p))]...)
 	}
+}
+
+// bodyPool holds the body scan buffers: a stream takes one at its first
+// body byte and gives it back when it closes, so many short flows with
+// bodies cost no allocation each (the buffer never grows past its
+// MaxScanBody capacity).
+var bodyPool = sync.Pool{New: func() any { return new([MaxScanBody]byte) }}
+
+// releaseBody gives d's scan buffer back to the pool.
+func releaseBody(d *dirState) {
+	if cap(d.body) == MaxScanBody {
+		bodyPool.Put((*[MaxScanBody]byte)(d.body[:MaxScanBody]))
+	}
+	d.body = nil
 }
 
 func (s *stream) kill(dir parser.Direction, ts time.Time) {
 	d := &s.d[dir]
 	d.st = bDead
-	d.body = nil
+	releaseBody(d)
 	if dir == parser.ToServer && s.cur != nil {
 		s.cur.Truncated = true
 		s.queue(s.cur, ts)
@@ -678,4 +696,6 @@ func (s *stream) Close(_ parser.CloseReason, ts time.Time) {
 		s.emit(t, ts)
 	}
 	s.pending = nil
+	releaseBody(&s.d[parser.ToServer])
+	releaseBody(&s.d[parser.ToClient])
 }

@@ -120,6 +120,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	progress := fs.String("progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always, never")
 	quiet := fs.Bool("q", false, "no summary")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE`")
+	memProfile := fs.String("memprofile", "", "write a Go heap profile (allocations over the run, and what is still held at its end) to `FILE`")
 	fs.StringVar(&sf.listen, "listen", "", "serve Prometheus metrics (/metrics, /healthz, /readyz) on `ADDR` during the analysis (default with --serve: "+metrics.DefaultAddr+")")
 	serve := fs.Bool("serve", false, "serve metrics during the analysis and keep serving after it until SIGINT or SIGTERM")
 	fs.Usage = func() {
@@ -199,6 +200,20 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "medtap analyze: --memprofile: %v\n", err)
+			s.abort()
+			return exitFailure
+		}
+		runtime.MemProfileRate = memProfileRate
+		defer func() {
+			if err := writeHeapProfile(f); err != nil {
+				fmt.Fprintf(stderr, "medtap analyze: --memprofile: %v\n", err)
+			}
+		}()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -259,6 +274,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// memProfileRate samples one allocation per this many bytes for
+// --memprofile: finer than the runtime's default, so the small per-packet
+// and per-message allocations that matter on the hot path show up.
+const memProfileRate = 64 << 10
+
+// writeHeapProfile writes the heap profile to f and closes it.
+func writeHeapProfile(f *os.File) error {
+	runtime.GC() // the in-use figures are as of the last collection
+	err := pprof.Lookup("heap").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // parseFlags parses a command's flags. done says the command ends here,
