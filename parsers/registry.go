@@ -4,7 +4,9 @@
 package parsers
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/medtap/medtap/parsers/anydesk"
 	"github.com/medtap/medtap/parsers/astm"
@@ -69,4 +71,25 @@ func With(framingFiles ...string) ([]parser.Factory, error) {
 		return nil, err
 	}
 	return append(slices.Clone(Coded), declared...), nil
+}
+
+// Without returns the registry less the parsers named (--disable-parsers):
+// their flows stay flow records, with app_proto unknown. A name not in the
+// registry is an error that lists the names there are.
+func Without(reg []parser.Factory, names ...string) ([]parser.Factory, error) {
+	if len(names) == 0 {
+		return reg, nil
+	}
+	off := make(map[string]bool, len(names))
+	for _, n := range names {
+		if !slices.ContainsFunc(reg, func(f parser.Factory) bool { return f.Name == n }) {
+			known := make([]string, len(reg))
+			for i, f := range reg {
+				known[i] = f.Name
+			}
+			return nil, fmt.Errorf("no parser named %q; the parsers are: %s", n, strings.Join(known, ", "))
+		}
+		off[n] = true
+	}
+	return slices.DeleteFunc(slices.Clone(reg), func(f parser.Factory) bool { return off[f.Name] }), nil
 }

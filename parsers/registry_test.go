@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +35,26 @@ func TestEveryParserIsRegistered(t *testing.T) {
 				t.Errorf("package parsers/%s has no factory named %q in parsers.All", name, name)
 			}
 		}
+	}
+}
+
+func TestWithout(t *testing.T) {
+	reg, err := Without(All, "hl7", "http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg) != len(All)-2 {
+		t.Fatalf("got %d parsers, want %d", len(reg), len(All)-2)
+	}
+	for _, f := range reg {
+		if f.Name == "hl7" || f.Name == "http" {
+			t.Errorf("%s still registered", f.Name)
+		}
+	}
+	if All[1].Name != "hl7" {
+		t.Errorf("Without changed the registry it was given: %s", All[1].Name)
+	}
+	if _, err := Without(All, "hl8"); err == nil || !strings.Contains(err.Error(), `no parser named "hl8"; the parsers are: dicom, hl7,`) {
+		t.Errorf("unknown name: %v", err)
 	}
 }

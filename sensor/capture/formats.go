@@ -98,10 +98,16 @@ type pcapReader struct {
 	nano    bool
 	link    uint32
 	snaplen uint32
+	// chunks is src when it is the shared chunk ring, for Next's fast
+	// path; bigEndian says the file's byte order without an interface call.
+	chunks    *chunkSource
+	bigEndian bool
 }
 
 func newPcapReader(path string, src source, order binary.ByteOrder, nano bool) (Reader, error) {
 	r := &pcapReader{base: base{path: path, src: src}, order: order, nano: nano}
+	r.chunks, _ = src.(*chunkSource)
+	r.bigEndian = order == binary.ByteOrder(binary.BigEndian)
 	h, err := src.peek(pcapHeaderLen)
 	if err != nil {
 		return nil, r.shortRead(0, err, "truncated file header (%d of %d bytes)", len(h), pcapHeaderLen)
@@ -117,6 +123,32 @@ func newPcapReader(path string, src source, order binary.ByteOrder, nano bool) (
 }
 
 func (r *pcapReader) Next() (Packet, error) {
+	// Fast path: the whole record lies in the chunk being walked, which is
+	// nearly every record; the general path below handles the rest.
+	if cs := r.chunks; cs != nil && cs.cur != nil && cs.cpos >= len(cs.carry) {
+		buf := cs.cur.buf[cs.at:]
+		if len(buf) >= pcapRecordHdrLen {
+			var sec, frac, incl, orig uint32
+			if r.bigEndian {
+				sec, frac = binary.BigEndian.Uint32(buf[0:4]), binary.BigEndian.Uint32(buf[4:8])
+				incl, orig = binary.BigEndian.Uint32(buf[8:12]), binary.BigEndian.Uint32(buf[12:16])
+			} else {
+				sec, frac = binary.LittleEndian.Uint32(buf[0:4]), binary.LittleEndian.Uint32(buf[4:8])
+				incl, orig = binary.LittleEndian.Uint32(buf[8:12]), binary.LittleEndian.Uint32(buf[12:16])
+			}
+			if need := pcapRecordHdrLen + int(incl); incl <= MaxSnapLen && need <= len(buf) {
+				ts := int64(sec) * 1e9
+				if r.nano {
+					ts += int64(frac)
+				} else {
+					ts += int64(frac) * 1e3
+				}
+				cs.at += need
+				cs.off += int64(need)
+				return Packet{Data: buf[pcapRecordHdrLen:need:need], TS: ts, WireLen: max(orig, incl), Link: r.link}, nil
+			}
+		}
+	}
 	off := r.src.pos()
 	h, err := r.src.peek(pcapRecordHdrLen)
 	if err != nil {

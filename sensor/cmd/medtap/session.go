@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -35,6 +36,7 @@ type sessionFlags struct {
 	keyFile   string
 	evidence  string
 	framing   fileList
+	disable   string // --disable-parsers: comma-separated parser names
 	listen    string
 	ops       opsFlags  // NATS publishing and the HTTP API's security (natsapi.go)
 	sinks     sinkFlags // --config, syslog, rotated events file, profiling (sinks.go)
@@ -54,6 +56,7 @@ func (sf *sessionFlags) register(fs *flag.FlagSet, outHelp string) {
 	fs.StringVar(&sf.geoip, "geoip", "", "MaxMind-format country database `FILE` (default: the embedded CC0 database)")
 	fs.StringVar(&sf.keyFile, "key-file", "", "pseudonym key `FILE`, created with mode 0600 on first use (default: medtap/pseudonym.key in the user config directory)")
 	fs.Var(&sf.framing, "framing", "protocol definition `FILE` (YAML) for a proprietary device framing; repeatable (parsers/framing/README.md)")
+	fs.StringVar(&sf.disable, "disable-parsers", "", "comma-separated parser `NAMES` not to run (see 'medtap parsers'); their flows stay flow records with app_proto unknown")
 	fs.StringVar(&sf.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
 	sf.registerInventory(fs)
 	sf.ops.register(fs)
@@ -125,6 +128,15 @@ func newSession(cmd string, sf sessionFlags) (*session, error) {
 	factories, err := parsers.With(sf.framing...)
 	if err != nil {
 		return nil, err
+	}
+	var off []string
+	for _, n := range strings.Split(sf.disable, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			off = append(off, n)
+		}
+	}
+	if factories, err = parsers.Without(factories, off...); err != nil {
+		return nil, fmt.Errorf("--disable-parsers: %w", err)
 	}
 	s.factories = factories
 	det, err := newDetection(sf)

@@ -1,17 +1,27 @@
 #!/bin/bash
 # live-bench.sh: the live sensor's benchmark. A veth pair between two
 # network namespaces (mtlive-bench-*), medtap-gen sending a mixed capture
-# from `medtap-pcaptool gen` out of one end as fast as it can (or at --pps)
-# for a fixed time, and on the other end in turn:
-#   medtap run --ebpf off, medtap run --ebpf on, tcpdump -w /dev/null.
-# Prints, per receiver: frames sent, frames received, kernel drops,
-# received pps and Gbit/s, and receiver CPU per received frame.
-# Needs root, iproute2, ethtool, tcpdump. Run from the repository root:
-#   sudo sensor/live/bench/live-bench.sh [SECONDS] [PPS]
+# from `medtap-pcaptool gen` out of one end as fast as it can for a fixed
+# time, and on the other end in turn: medtap run --ebpf off, medtap run
+# --ebpf on, tcpdump -w /dev/null.
+#
+# 1. At the generator's maximum, best of RUNS runs per receiver: frames sent
+#    and received, kernel drops, received pps and Gbit/s, and the
+#    receiver's CPU per received frame.
+# 2. The eBPF programs' cost: receive rate, generator rate (on a veth the
+#    socket filter runs in the sender's softirq) and CPU per frame, on vs
+#    off.
+# 3. Each receiver's drop-free rate: the highest fixed rate (bisection
+#    between 0 and the generator's maximum) at which it drops nothing.
+#
+# Needs root, iproute2, ethtool, tcpdump. Run from the repository root on an
+# otherwise idle machine:
+#   sudo sensor/live/bench/live-bench.sh [SECONDS] [RUNS]
 set -euo pipefail
 DUR=${1:-5}
-PPS=${2:-0}
+RUNS=${2:-2}
 WORKERS=${WORKERS:-2}
+STEPS=${STEPS:-5} # bisection steps of the drop-free search
 GO=${GO:-go}
 T=$(mktemp -d /tmp/live-bench.XXXXXX)
 A=mtlive-bench-a; B=mtlive-bench-b; IA=mtlbencha; IB=mtlbenchb
@@ -41,38 +51,87 @@ done
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-printf "load before: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-22s %10s %10s %8s %10s %8s %10s\n" receiver sent received drops rx_pps Gbit/s cpu_ns/pkt
+# receiver NAME sets CMD to that receiver's command line.
+receiver() {
+	case $1 in
+	off) CMD=("$T/medtap" run --interface $IB --workers "$WORKERS" --ebpf off --listen "" -o "$T/out") ;;
+	on) CMD=("$T/medtap" run --interface $IB --workers "$WORKERS" --ebpf on --listen "" -o "$T/out") ;;
+	tcpdump) CMD=(tcpdump -i $IB -w /dev/null -s 0 -B 131072) ;;
+	esac
+}
+label() {
+	case $1 in
+	off) echo "medtap run, eBPF off" ;;
+	on) echo "medtap run, eBPF on" ;;
+	tcpdump) echo "tcpdump -w /dev/null" ;;
+	esac
+}
 
-measure() { # name, command...
-	local name=$1; shift
-	ip netns exec $B "$@" >"$T/rx.out" 2>"$T/rx.err" &
+# run_once RECEIVER PPS: one run; sets SENT RX DROPS GENPPS RXPPS GBPS CPUNS.
+run_once() {
+	local rcv=$1 pps=$2
+	rm -rf "$T/out"
+	receiver "$rcv"
+	ip netns exec $B "${CMD[@]}" >"$T/rx.out" 2>"$T/rx.err" &
 	local pid=$!
 	sleep 2
 	local c0; c0=$(cpu_ticks $pid)
-	ip netns exec $A "$T/medtap-gen" -i $IA -r "$T/mixed.pcap" -duration "${DUR}s" -pps "$PPS" -json >"$T/gen.json"
+	ip netns exec $A "$T/medtap-gen" -i $IA -r "$T/mixed.pcap" -duration "${DUR}s" -pps "$pps" -json >"$T/gen.json"
 	sleep 1
 	local c1; c1=$(cpu_ticks $pid)
 	kill -INT $pid; wait $pid || true
-	local sent; sent=$(sed 's/.*"frames":\([0-9]*\).*/\1/' "$T/gen.json")
+	SENT=$(sed 's/.*"frames":\([0-9]*\).*/\1/' "$T/gen.json")
 	local secs; secs=$(sed 's/.*"seconds":\([0-9.]*\).*/\1/' "$T/gen.json")
 	local bytes; bytes=$(sed 's/.*"bytes":\([0-9]*\).*/\1/' "$T/gen.json")
-	local rx drops
-	case $name in
-	tcpdump*)
-		rx=$(grep -o '^[0-9]* packets received by filter' "$T/rx.err" | cut -d' ' -f1)
-		drops=$(grep -o '^[0-9]* packets dropped by kernel' "$T/rx.err" | cut -d' ' -f1)
-		rx=$((rx - drops)) ;;
+	case $rcv in
+	tcpdump)
+		RX=$(grep -o '^[0-9]* packets received by filter' "$T/rx.err" | cut -d' ' -f1)
+		DROPS=$(grep -o '^[0-9]* packets dropped by kernel' "$T/rx.err" | cut -d' ' -f1)
+		RX=$((RX - DROPS)) ;;
 	*)
-		rx=$(grep -o '[0-9]* frames read' "$T/rx.out" "$T/rx.err" | head -1 | grep -o '^[^ ]*' | sed 's/.*://')
-		drops=$(grep -o '[0-9]* kernel drops' "$T/rx.out" "$T/rx.err" | head -1 | sed 's/.*://; s/ kernel drops//') ;;
+		RX=$(grep -o '[0-9]* frames read' "$T/rx.out" "$T/rx.err" | head -1 | grep -o '^[^ ]*' | sed 's/.*://')
+		DROPS=$(grep -o '[0-9]* kernel drops' "$T/rx.out" "$T/rx.err" | head -1 | sed 's/.*://; s/ kernel drops//') ;;
 	esac
-	awk -v n="$name" -v s="$sent" -v r="$rx" -v d="$drops" -v t="$secs" -v b="$bytes" -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {
-		pps = r / t; gbps = (s > 0 ? b / s * r : 0) * 8 / t / 1e9
-		printf "%-22s %10d %10d %8d %10.0f %8.2f %10.0f\n", n, s, r, d, pps, gbps, (r > 0 ? c / hz * 1e9 / r : 0) }'
+	read -r GENPPS RXPPS GBPS CPUNS < <(awk -v s="$SENT" -v r="$RX" -v t="$secs" -v b="$bytes" -v c=$((c1 - c0)) -v hz="$HZ" 'BEGIN {
+		printf "%.0f %.0f %.2f %.0f\n", s / t, r / t, (s > 0 ? b / s * r : 0) * 8 / t / 1e9, (r > 0 ? c / hz * 1e9 / r : 0) }')
 }
 
-measure "medtap run, eBPF off" "$T/medtap" run --interface $IB --workers "$WORKERS" --ebpf off --listen "" -o "$T/out-off"
-measure "medtap run, eBPF on" "$T/medtap" run --interface $IB --workers "$WORKERS" --ebpf on --listen "" -o "$T/out-on"
-measure "tcpdump -w /dev/null" tcpdump -i $IB -w /dev/null -s 0 -B 131072
-printf "load after: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
+row() { printf "%-24s %9s %10s %10s %8s %10s %7s %10s\n" "$@"; }
+
+printf "load before: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "\n1. at the generator's maximum, %d s per run, best of %d\n" "$DUR" "$RUNS"
+row receiver gen_pps sent received drops rx_pps Gbit/s cpu_ns/pkt
+declare -A BEST_RX BEST_GEN BEST_CPU BEST_DROPS
+for rcv in off on tcpdump; do
+	BEST_RX[$rcv]=0
+	for ((i = 0; i < RUNS; i++)); do
+		run_once "$rcv" 0
+		row "$(label $rcv)" "$GENPPS" "$SENT" "$RX" "$DROPS" "$RXPPS" "$GBPS" "$CPUNS"
+		if [ "$RXPPS" -gt "${BEST_RX[$rcv]}" ]; then
+			BEST_RX[$rcv]=$RXPPS BEST_GEN[$rcv]=$GENPPS BEST_CPU[$rcv]=$CPUNS BEST_DROPS[$rcv]=$DROPS
+		fi
+	done
+done
+
+printf "\n2. eBPF socket filter and counters, on vs off (best runs)\n"
+awk -v ron="${BEST_RX[on]}" -v roff="${BEST_RX[off]}" -v gon="${BEST_GEN[on]}" -v goff="${BEST_GEN[off]}" \
+	-v con="${BEST_CPU[on]}" -v coff="${BEST_CPU[off]}" 'BEGIN {
+	printf "receive rate: %d vs %d pps (%+.1f%%)\n", ron, roff, (ron / roff - 1) * 100
+	printf "generator rate (the filter runs in the sender'"'"'s softirq on a veth): %d vs %d pps (%+.1f%%)\n", gon, goff, (gon / goff - 1) * 100
+	printf "medtap CPU per frame: %d vs %d ns (%+.1f%%)\n", con, coff, (con / coff - 1) * 100 }'
+
+printf "\n3. drop-free rate (highest fixed rate with 0 kernel drops; %d s per step)\n" "$DUR"
+for rcv in off on tcpdump; do
+	if [ "${BEST_DROPS[$rcv]}" -eq 0 ]; then
+		printf "%-24s %d pps: no drops at the generator's maximum\n" "$(label $rcv)" "${BEST_RX[$rcv]}"
+		continue
+	fi
+	lo=0 hi=${BEST_GEN[$rcv]}
+	for ((s = 0; s < STEPS; s++)); do
+		mid=$(((lo + hi) / 2))
+		run_once "$rcv" "$mid"
+		if [ "$DROPS" -eq 0 ]; then lo=$mid; else hi=$mid; fi
+	done
+	printf "%-24s %d pps (drops above %d pps)\n" "$(label $rcv)" "$lo" "$hi"
+done
+printf "\nload after: %s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
