@@ -66,6 +66,39 @@ type Envelope struct {
 // lines sort as text too.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
+// AppendTime appends t in TimeLayout, UTC, without the layout interpreter
+// (it runs once per event).
+func AppendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	h, mi, sec := t.Clock()
+	var b [30]byte
+	put := func(i, n, w int) {
+		for j := i + w - 1; j >= i; j-- {
+			b[j] = byte('0' + n%10)
+			n /= 10
+		}
+	}
+	put(0, y, 4)
+	b[4] = '-'
+	put(5, int(mo), 2)
+	b[7] = '-'
+	put(8, d, 2)
+	b[10] = 'T'
+	put(11, h, 2)
+	b[13] = ':'
+	put(14, mi, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, t.Nanosecond(), 9)
+	b[29] = 'Z'
+	return append(dst, b[:]...)
+}
+
 // ProtoName gives the lower-case transport name for an IP protocol number.
 func ProtoName(p uint8) string {
 	switch p {
@@ -85,9 +118,9 @@ func ProtoName(p uint8) string {
 func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 	typ := e.Body.EventType()
 	dst = append(dst, `{"ts":"`...)
-	dst = e.TS.UTC().AppendFormat(dst, TimeLayout)
+	dst = AppendTime(dst, e.TS)
 	dst = append(dst, `","event_type":`...)
-	dst = strconv.AppendQuote(dst, typ)
+	dst = parser.AppendJSONString(dst, typ)
 	if f := e.Flow; f != nil {
 		dst = append(dst, `,"src_ip":"`...)
 		dst = f.Client.Addr().AppendTo(dst)
@@ -105,14 +138,14 @@ func (e *Event) AppendJSON(dst []byte) ([]byte, error) {
 			dst = strconv.AppendUint(dst, uint64(f.VLAN), 10)
 		}
 		dst = append(dst, `,"community_id":`...)
-		dst = strconv.AppendQuote(dst, f.CommunityID)
+		dst = parser.AppendJSONString(dst, f.CommunityID)
 	}
 	if e.Sensor != "" {
 		dst = append(dst, `,"sensor":`...)
-		dst = strconv.AppendQuote(dst, e.Sensor)
+		dst = parser.AppendJSONString(dst, e.Sensor)
 	}
 	dst = append(dst, ',')
-	dst = strconv.AppendQuote(dst, typ)
+	dst = parser.AppendJSONString(dst, typ)
 	dst = append(dst, ':')
 	var err error
 	if a, ok := e.Body.(Appender); ok {

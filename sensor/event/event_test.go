@@ -51,3 +51,17 @@ func TestKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendTime(t *testing.T) {
+	for _, tc := range []time.Time{
+		time.Date(2024, 3, 4, 8, 0, 0, 22000, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 8*3600)),
+		time.Unix(0, 0),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	} {
+		if got, want := string(AppendTime([]byte("x"), tc)), "x"+tc.UTC().Format(TimeLayout); got != want {
+			t.Errorf("AppendTime(%v) = %s, want %s", tc, got, want)
+		}
+	}
+}
