@@ -141,6 +141,7 @@ type Engine struct {
 	reasonBuf []string
 	noFlow    flowState // state of a flow record's flow that had no events
 	lastRule  int       // index of the rule last reported
+	warmed    int       // what warm counted, kept so that its reads stay
 	typeBuf   []byte    // an HL7 message type being put together
 	maskText  []byte    // a masked excerpt being made
 }
@@ -298,10 +299,55 @@ func (e *Engine) learning(t time.Time) bool {
 // Write runs the rules over a batch of events and passes the alerts that
 // became final to the alert sink.
 func (e *Engine) Write(evs []*event.Event) error {
-	for _, ev := range evs {
-		e.handle(ev)
+	for len(evs) > 0 {
+		n := min(len(evs), warmEvents)
+		e.warm(evs[:n])
+		for _, ev := range evs[:n] {
+			e.handle(ev)
+		}
+		evs = evs[n:]
 	}
 	return e.flush()
+}
+
+// warmEvents is how many events warm reads ahead.
+const warmEvents = 16
+
+// warm reads what the rules read of a few events, before handling them.
+// The events were built on other cores a round earlier and are mostly
+// out of this core's caches: read event by event, each message's cache
+// misses stall one after the other; read here, in a short loop with no
+// dependence between events, they overlap.
+func (e *Engine) warm(evs []*event.Event) {
+	x := 0
+	for _, ev := range evs {
+		if m, ok := ev.Body.(*hl7.Message); ok {
+			x += len(m.Direction)
+			if t := m.MessageType; len(t) > 0 {
+				x += int(t[0])
+			}
+			if a := m.SendingApplication; len(a) > 0 {
+				x += int(a[0])
+			}
+			if c := m.PHICategories; len(c) > 0 {
+				x += len(c[0]) + len(c[len(c)-1])
+			}
+			for _, f := range m.PHIFields {
+				if len(f) > 0 {
+					x += int(f[0])
+				}
+			}
+			for i := range m.PHI {
+				// Compared, not summed: nothing derived from a patient
+				// value is kept (x counts NUL bytes, that is nothing).
+				v := &m.PHI[i]
+				if len(v.Field) > 0 && len(v.Value) > 0 && v.Field[0]|v.Value[0] == 0 {
+					x++
+				}
+			}
+		}
+	}
+	e.warmed += x
 }
 
 func (e *Engine) flush() error {
@@ -368,8 +414,9 @@ type flowState struct {
 	userPseud    uint64 // pseudonym of the session's user name, 0 if none
 	tlsSeen      bool
 	tlsEncrypted bool
-	phi          bool   // patient data seen on the flow
-	proto        string // dicom, hl7, astm when seen
+	phi          bool           // patient data seen on the flow
+	proto        string         // dicom, hl7, astm when seen
+	senders      [2]knownSender // the last two found known, latest first
 }
 
 func (e *Engine) state(ev *event.Event) *flowState {
@@ -433,8 +480,14 @@ type finding struct {
 	rule     string
 	sub      string // extra aggregation key
 	severity string // "" : the rule's default
-	asset    netip.Addr
-	nodes    []node // the alert's assets
+	// phiSev: the severity is phiSeverity(cats) (severity unset), graded
+	// only when it could raise the pending alert's.
+	phiSev bool
+	asset  netip.Addr
+	nodes  []node // the alert's assets
+	// cliSrv, when set and nodes is not, makes the assets the flow's
+	// client and server (clientServer), put together only for a new alert.
+	cliSrv   bool
 	protocol string
 	dataCat  string // "": the rule's default
 	clear    bool   // report only if the flow turns out not to be encrypted
@@ -456,6 +509,7 @@ type labelled struct{ label, value string }
 type pending struct {
 	rule     int16 // index in ruleTable
 	sevRank  int8  // -1: the rule's severity
+	catsRank int8  // phiRank(cats)
 	nnodes   uint8 // the first nnodes of nodes are the assets
 	npseud   uint8 // pseudonyms listed in pseud
 	clear    bool
@@ -548,10 +602,14 @@ func (e *Engine) report(ev *event.Event, fs *flowState, f *finding) {
 	p := findPending(fs, idx, f.sub)
 	if p == nil {
 		p = &pending{
-			rule: int16(idx), sevRank: -1, clear: f.clear, sub: e.in.str(f.sub), protocol: e.in.str(f.protocol), asset: f.asset,
+			rule: int16(idx), sevRank: -1, catsRank: -1, clear: f.clear, sub: e.in.str(f.sub), protocol: e.in.str(f.protocol), asset: f.asset,
 			first: ev.TS, sensor: ev.Sensor, flow: ev.Flow,
 		}
-		for i, n := range f.nodes {
+		nodes := f.nodes
+		if f.cliSrv && nodes == nil && ev.Flow != nil {
+			nodes = e.nodes(clientServer(ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)))
+		}
+		for i, n := range nodes {
 			if i == len(p.nodes) {
 				panic("detect: a finding with more than two assets")
 			}
@@ -577,19 +635,33 @@ func (e *Engine) report(ev *event.Event, fs *flowState, f *finding) {
 		p.first = e.recStart
 	}
 	p.count++
-	sev := f.severity
-	if sev == "" {
-		sev = ruleTable[idx].Severity
+	ncats := len(p.cats)
+	p.cats = e.mergeStrings(p.cats, f.cats)
+	if len(p.cats) != ncats {
+		p.catsRank = int8(phiRank(p.cats))
 	}
-	if r := policy.SeverityRank(sev); r > int(p.sevRank) {
-		p.sevRank = int8(r)
+	if f.phiSev && len(f.cats) > 0 {
+		// f.cats are among p.cats: their grade is at most catsRank, so
+		// when the alert already has that, grading them changes nothing.
+		if len(p.cats) != ncats || p.sevRank < p.catsRank {
+			if r := phiRank(f.cats); r > int(p.sevRank) {
+				p.sevRank = int8(r)
+			}
+		}
+	} else {
+		sev := f.severity
+		if sev == "" {
+			sev = ruleTable[idx].Severity
+		}
+		if r := policy.SeverityRank(sev); r > int(p.sevRank) {
+			p.sevRank = int8(r)
+		}
 	}
 	if f.dataCat != "" && f.dataCat != p.dataCat {
 		p.dataCat = e.in.str(f.dataCat)
 	}
 	p.fields = e.mergeStrings(p.fields, f.fields)
 	p.tags = e.mergeStrings(p.tags, f.tags)
-	p.cats = e.mergeStrings(p.cats, f.cats)
 	p.messages += f.messages
 	// Patients: distinct identifiers are counted by a 64-bit hash; only
 	// the first maxPatients get a pseudonym (an HMAC).

@@ -116,17 +116,30 @@ func (e *Engine) association(ev *event.Event, fs *flowState, a *dicom.Associatio
 	}
 }
 
+// knownSender is a learned HL7 sender a flow's messages came from, already
+// known from its address: the baselines only grow, so the flow's next
+// messages from it need no look-up. A flow keeps two (a query and its
+// response go both ways).
+type knownSender struct {
+	ok       bool
+	ip       netip.Addr
+	app, fac string // interned
+}
+
 // hl7Sender runs the HL7 sender rules. The sender's name
 // (MSH-3^MSH-4) is put together in a buffer, so that a known sender costs
 // map look-ups only.
 func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sender netip.Addr) {
+	for i := range fs.senders {
+		if k := &fs.senders[i]; k.ok && k.ip == sender && k.app == m.SendingApplication && k.fac == m.SendingFacility {
+			return // known from this address: it stays known
+		}
+	}
 	var nb [96]byte
 	key := append(nb[:0], m.SendingApplication...)
 	if m.SendingFacility != "" {
 		key = append(append(key, '^'), m.SendingFacility...)
 	}
-	sn := node{ip: sender, role: "sender"}
-	app, fac := dS("sending_application", m.SendingApplication), dS("sending_facility", m.SendingFacility)
 	if len(e.pol.HL7SenderAllow) > 0 {
 		matched, hasNets, inNets := false, false, false
 		for _, s := range e.pol.HL7SenderAllow {
@@ -140,12 +153,9 @@ func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sende
 		}
 		if !matched {
 			name := e.in.bytes(key)
-			sn.app = name
-			e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
-				details: e.dets(app, fac, dS("basis", "allow_list"))})
+			e.senderFinding(ev, fs, m, sender, RuleUnknownHL7, name, dS("basis", "allow_list"))
 		} else if hasNets && !inNets {
 			name := e.in.bytes(key)
-			sn.app = name
 			var allowed []string
 			if findPending(fs, ruleIndex[RuleHL7NewIP], name) == nil {
 				// The same for every finding of the alert.
@@ -157,8 +167,7 @@ func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sende
 				}
 				allowed = prefixStrings(nets)
 			}
-			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
-				details: e.dets(app, fac, dS("basis", "allow_list"), dL("allowed", allowed))})
+			e.senderFinding(ev, fs, m, sender, RuleHL7NewIP, name, dS("basis", "allow_list"), dL("allowed", allowed))
 		}
 		return
 	}
@@ -177,9 +186,7 @@ func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sende
 		e.hl7Senders[string(key)] = ips
 		if !e.learning(ev.TS) {
 			name := e.in.bytes(key)
-			sn.app = name
-			e.report(ev, fs, &finding{rule: RuleUnknownHL7, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
-				details: e.dets(app, fac, dS("basis", "learned"))})
+			e.senderFinding(ev, fs, m, sender, RuleUnknownHL7, name, dS("basis", "learned"))
 		}
 		return
 	}
@@ -190,15 +197,26 @@ func (e *Engine) hl7Sender(ev *event.Event, fs *flowState, m *hl7.Message, sende
 		}
 		return
 	}
-	if !ips.has(sender) {
-		known := addrStrings(ips)
-		if e.novelNested(ips, sender, ev.TS) {
-			name := e.in.bytes(key)
-			sn.app = name
-			e.report(ev, fs, &finding{rule: RuleHL7NewIP, sub: name, asset: sender, nodes: e.nodes(sn), protocol: "hl7",
-				details: e.dets(app, fac, dS("basis", "learned"), dL("known_ips", known))})
-		}
+	if ips.has(sender) {
+		fs.senders[1] = fs.senders[0]
+		fs.senders[0] = knownSender{ok: true, ip: sender, app: e.in.str(m.SendingApplication), fac: e.in.str(m.SendingFacility)}
+		return
 	}
+	knownIPs := addrStrings(ips)
+	if e.novelNested(ips, sender, ev.TS) {
+		name := e.in.bytes(key)
+		e.senderFinding(ev, fs, m, sender, RuleHL7NewIP, name, dS("basis", "learned"), dL("known_ips", knownIPs))
+	}
+}
+
+// senderFinding reports an HL7 sender rule for the sender named name;
+// the finding's parts are made here, so that a known sender costs its
+// look-ups only.
+func (e *Engine) senderFinding(ev *event.Event, fs *flowState, m *hl7.Message, sender netip.Addr, rule, name string, more ...detail) {
+	d := append(e.dets(dS("sending_application", m.SendingApplication), dS("sending_facility", m.SendingFacility)), more...)
+	e.detBuf = d
+	e.report(ev, fs, &finding{rule: rule, sub: name, asset: sender, nodes: e.nodes(node{ip: sender, role: "sender", app: name}), protocol: "hl7",
+		details: d})
 }
 
 func prefixStrings(ps []netip.Prefix) []string {

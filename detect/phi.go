@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/medtap/medtap/detect/policy"
 	"github.com/medtap/medtap/parsers/astm"
 	"github.com/medtap/medtap/parsers/dicom"
 	"github.com/medtap/medtap/parsers/hl7"
@@ -16,24 +17,35 @@ import (
 // and hl7 packages' closed sets, and textscan's), following the NMPA list:
 // identity-card, insurance and bank card numbers critical; name, birth date, address, phone high.
 func phiSeverity(cats []string) string {
-	best := ""
+	if r := phiRank(cats); r >= 0 {
+		return policy.Severities[r]
+	}
+	return ""
+}
+
+// phiRank is phiSeverity as a rank in policy.Severities (-1: no
+// categories).
+func phiRank(cats []string) int {
 	rank := -1
 	for _, c := range cats {
-		s, r := "medium", 2
+		r := 2 // medium
 		switch c {
 		case "id_number", "insurance", "bank_card":
-			s, r = "critical", 4
+			return rankCritical // nothing ranks higher
 		case "name", "birth_date", "address", "phone", "email", "other_patient":
-			s, r = "high", 3
+			r = 3 // high
 		case "staff_name":
-			s, r = "low", 1
+			r = 1 // low
 		}
 		if r > rank {
-			best, rank = s, r
+			rank = r
 		}
 	}
-	return best
+	return rank
 }
+
+// rankCritical is the rank of "critical" in policy.Severities.
+const rankCritical = 4
 
 // identifying reports whether a category identifies a patient (for the
 // de-identification check).
@@ -182,7 +194,7 @@ func (e *Engine) dimse(ev *event.Event, fs *flowState, d *dicom.DIMSE) {
 	if len(cats) > 0 {
 		fs.phi = true
 		e.report(ev, fs, &finding{
-			rule: RulePHIDICOM, severity: phiSeverity(cats), asset: srv, nodes: e.nodes(c, s), protocol: "dicom", clear: true,
+			rule: RulePHIDICOM, phiSev: true, asset: srv, nodes: e.nodes(c, s), protocol: "dicom", clear: true,
 			tags: tags, cats: cats, ids: ids, masked: masked, messages: 1,
 			details: e.dets(dL1("commands", d.Command), dL1("sop_classes", sop)),
 		})
@@ -312,10 +324,8 @@ func msgEnds(ev *event.Event, dir string) (sender, receiver netip.Addr) {
 // textPHI reports patient data in an HL7 or ASTM message (cats not empty).
 func (e *Engine) textPHI(ev *event.Event, fs *flowState, rule, proto string, cats, fields, ids []string, masked []labelled, details []detail) {
 	fs.phi = true
-	c, s := ipOf(ev.Flow.Client), ipOf(ev.Flow.Server)
 	e.report(ev, fs, &finding{
-		rule: rule, severity: phiSeverity(cats), asset: s, protocol: proto, clear: true,
-		nodes:  e.nodes(clientServer(c, s)),
+		rule: rule, phiSev: true, asset: ipOf(ev.Flow.Server), protocol: proto, clear: true, cliSrv: true,
 		fields: fields, cats: cats, ids: ids, masked: masked, messages: 1, details: details,
 	})
 }

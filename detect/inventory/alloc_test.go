@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medtap/medtap/parsers/hl7"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/sensor/event"
 	"github.com/medtap/medtap/sensor/flow"
@@ -35,5 +36,37 @@ func TestSteadyStateAllocs(t *testing.T) {
 	a, _ := inv.AssetByIP(f.Server.Addr())
 	if len(a.Services) != 1 || a.Services[0].Flows != 202 {
 		t.Errorf("services %+v", a.Services)
+	}
+}
+
+// TestSteadyStateHL7Allocs: a message on an open flow from a known sender
+// (identity, message type, software) to a known receiver costs the merge
+// goroutine no allocation.
+func TestSteadyStateHL7Allocs(t *testing.T) {
+	inv := New(Options{Changes: &collect{}})
+	f := &parser.Flow{Proto: 6, Client: netip.MustParseAddrPort("10.1.0.5:40000"), Server: netip.MustParseAddrPort("10.1.0.9:2575"),
+		ClientMAC: [6]byte{0, 1, 2, 3, 4, 5}, ServerMAC: [6]byte{0, 1, 2, 3, 4, 6}, VLAN: 12}
+	m := &hl7.Message{Direction: "to_server", MessageType: "ORU", TriggerEvent: "R01", SendingApplication: "MONITOR", SendingFacility: "ICU",
+		ReceivingApplication: "EMR", ReceivingFacility: "HOSP", PHICategories: []string{hl7.CatName},
+		Software: []hl7.Software{{Vendor: "Acme", Product: "Vitals", Version: "2.1"}}, EquipmentIDs: []string{"MON-7"}}
+	evs := []*event.Event{{TS: time.Unix(1_700_000_000, 0), Flow: f, Body: m}}
+	if err := inv.Write(evs); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		evs[0].TS = evs[0].TS.Add(time.Second)
+		if err := inv.Write(evs); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("a known message costs %.1f allocations", n)
+	}
+	a, _ := inv.AssetByIP(f.Client.Addr())
+	if len(a.Medical.HL7) != 1 || a.Medical.HL7[0].Count != 202 || len(a.Medical.HL7[0].MessageTypes) != 1 || a.Medical.HL7[0].MessageTypes[0] != "ORU^R01" {
+		t.Errorf("hl7 %+v", a.Medical.HL7)
+	}
+	if !a.LastSeen.Equal(evs[0].TS) || a.IPs[0].LastSeen != a.LastSeen {
+		t.Errorf("last seen %v, address last seen %v, want %v", a.LastSeen, a.IPs[0].LastSeen, evs[0].TS)
 	}
 }

@@ -72,15 +72,54 @@ func (inv *Inventory) note(f *parser.Flow) *flowNote {
 	return n
 }
 
-// ends resolves the flow's client and server.
-func (inv *Inventory) ends(ev *event.Event, ts time.Time) (client, server *node) {
+// ends resolves the flow's client and server. With the flow's note (nil:
+// none), ends already resolved while nothing moved (the note's gen is
+// current) are taken from it: what resolve would find, without its
+// look-ups.
+func (inv *Inventory) ends(ev *event.Event, ts time.Time, note *flowNote) (client, server *node) {
 	f := ev.Flow
 	if f == nil {
 		return nil, nil
 	}
-	client = inv.resolve(f.Client.Addr(), f.ClientMAC, f.VLAN, ts, "traffic")
-	server = inv.resolve(f.Server.Addr(), f.ServerMAC, f.VLAN, ts, "traffic")
+	if note == nil || inv.noFlowCache {
+		client = inv.resolve(f.Client.Addr(), f.ClientMAC, f.VLAN, ts, "traffic")
+		server = inv.resolve(f.Server.Addr(), f.ServerMAC, f.VLAN, ts, "traffic")
+		return client, server
+	}
+	g := inv.gen
+	client = inv.end(note, &note.cli, f.Client.Addr(), f.ClientMAC, f.VLAN, ts)
+	server = inv.end(note, &note.srv, f.Server.Addr(), f.ServerMAC, f.VLAN, ts)
+	if inv.gen == g {
+		note.gen = g
+	} else {
+		note.gen = 0 // an end moved something: resolve both next time
+	}
 	return client, server
+}
+
+// end is resolve for one end of a flow with a note: when the note is
+// current, the asset byIP and byMAC still give, updated as resolve
+// updates it.
+func (inv *Inventory) end(note *flowNote, c *endCache, a netip.Addr, mac [6]byte, vlan uint16, ts time.Time) *node {
+	if n := c.n; n != nil && note.gen == inv.gen {
+		if c.ip >= 0 {
+			n.seenIP(c.ip, ts, "traffic")
+		}
+		if vlan != 0 {
+			n.addVLAN(vlan)
+		}
+		n.touch(ts)
+		inv.markDirty(n)
+		return n
+	}
+	n := inv.resolve(a, mac, vlan, ts, "traffic")
+	c.n, c.ip = n, -1
+	if n != nil {
+		if i, ok := n.ips[a.Unmap()]; ok {
+			c.ip = i
+		}
+	}
+	return n
 }
 
 // sender picks the side a direction string names as sender.
@@ -112,7 +151,7 @@ func (inv *Inventory) flowRecord(ev *event.Event, r *flow.Record) {
 	delete(inv.flows, f)
 	start := ev.TS
 	end := start.Add(time.Duration(r.Duration * float64(time.Second)))
-	client, server := inv.ends(ev, start)
+	client, server := inv.ends(ev, start, note)
 	if client != nil {
 		client.touch(end)
 	}
@@ -215,6 +254,16 @@ func dicomService(uid string) string {
 	return ""
 }
 
+// serviceRoles are the AE roles of each dicomService: "storage_scu",
+// "storage_scp"...
+var serviceRoles = func() map[string][2]string {
+	m := map[string][2]string{}
+	for _, s := range []string{"verification", "storage", "query", "retrieve", "worklist", "mpps", "print", "commitment"} {
+		m[s] = [2]string{s + "_scu", s + "_scp"}
+	}
+	return m
+}()
+
 // dimseService names the service of a DIMSE command, finer than the
 // abstract syntax: a C-MOVE on a query/retrieve model is retrieval.
 func dimseService(cmd, uid string) string {
@@ -235,18 +284,21 @@ func dimseService(cmd, uid string) string {
 }
 
 func (inv *Inventory) association(ev *event.Event, a *dicom.Association) {
-	client, server := inv.ends(ev, ev.TS)
-	if n := inv.note(ev.Flow); n != nil {
+	note := inv.note(ev.Flow)
+	client, server := inv.ends(ev, ev.TS, note)
+	if n := note; n != nil {
 		n.medical = true
 	}
 	accepted := a.Result == "accepted" || a.Result == "released"
 	if client != nil {
-		client = inv.bindIdentity(client, "ae:"+clip(a.CallingAE))
+		inv.keyBuf = append(append(inv.keyBuf[:0], "ae:"...), clip(a.CallingAE)...)
+		client = inv.bindIdentity(client, inv.keyBuf)
 		inv.ae(client, a.CallingAE, "scu", ev.TS)
 		inv.impl(client, a.ImplementationClassUID, a.ImplementationVersionName, ev.TS)
 	}
 	if server != nil {
-		server = inv.bindIdentity(server, "ae:"+clip(a.CalledAE))
+		inv.keyBuf = append(append(inv.keyBuf[:0], "ae:"...), clip(a.CalledAE)...)
+		server = inv.bindIdentity(server, inv.keyBuf)
 		if accepted {
 			inv.ae(server, a.CalledAE, "scp", ev.TS)
 		} else {
@@ -265,11 +317,12 @@ func (inv *Inventory) association(ev *event.Event, a *dicom.Association) {
 		if s == "" {
 			continue
 		}
+		r := serviceRoles[s]
 		if client != nil {
-			inv.ae(client, a.CallingAE, s+"_scu", ev.TS)
+			inv.ae(client, a.CallingAE, r[0], ev.TS)
 		}
 		if server != nil {
-			inv.ae(server, a.CalledAE, s+"_scp", ev.TS)
+			inv.ae(server, a.CalledAE, r[1], ev.TS)
 		}
 	}
 }
@@ -296,8 +349,9 @@ func (inv *Inventory) impl(n *node, uid, version string, ts time.Time) {
 }
 
 func (inv *Inventory) dimse(ev *event.Event, d *dicom.DIMSE) {
-	client, server := inv.ends(ev, ev.TS)
-	if n := inv.note(ev.Flow); n != nil {
+	note := inv.note(ev.Flow)
+	client, server := inv.ends(ev, ev.TS, note)
+	if n := note; n != nil {
 		n.medical = true
 		if len(d.PHICategories) > 0 && !d.PatientIdentityRemoved {
 			n.phi = true
@@ -339,7 +393,6 @@ func (inv *Inventory) dimse(ev *event.Event, d *dicom.DIMSE) {
 }
 
 func (inv *Inventory) deviceIdentity(n *node, id DeviceIdentity, ts time.Time) {
-	before := n.knownVersions()
 	isNew, ok := n.device(id, ts)
 	if !ok {
 		inv.drop("identity_items")
@@ -348,42 +401,51 @@ func (inv *Inventory) deviceIdentity(n *node, id DeviceIdentity, ts time.Time) {
 	if !isNew {
 		return
 	}
-	if id.SoftwareVersions != "" && !slices.Contains(before, id.SoftwareVersions) {
+	// device appended the new identity: the ones before it are what was
+	// known.
+	devs := n.a.Medical.Devices
+	if id.SoftwareVersions != "" && !knownVersion(devs[:len(devs)-1], id.SoftwareVersions) {
 		inv.change(n, ChangeNewSoftware, "software_versions", id.SoftwareVersions, "")
 		return
 	}
 	inv.change(n, ChangeNewIdentity, "device", strings.TrimSpace(id.Manufacturer+" "+id.Model+" "+id.Modality), "")
 }
 
-func (n *node) knownVersions() []string {
-	var v []string
-	for _, d := range n.a.Medical.Devices {
-		if d.SoftwareVersions != "" {
-			v = append(v, d.SoftwareVersions)
+// knownVersion reports whether one of devs states software version v.
+func knownVersion(devs []DeviceIdentity, v string) bool {
+	for i := range devs {
+		if devs[i].SoftwareVersions == v {
+			return true
 		}
 	}
-	return v
+	return false
 }
 
 func (inv *Inventory) hl7Message(ev *event.Event, m *hl7.Message) {
-	client, server := inv.ends(ev, ev.TS)
-	if n := inv.note(ev.Flow); n != nil {
+	note := inv.note(ev.Flow)
+	client, server := inv.ends(ev, ev.TS, note)
+	if n := note; n != nil {
 		n.medical = true
 		if len(m.PHICategories) > 0 {
 			n.phi = true
 		}
 	}
 	from, to := sender(m.Direction, client, server)
-	typ := m.MessageType
+	// "ADT^A01", put together in a buffer: a known type costs no string.
+	typ := append(inv.typBuf[:0], m.MessageType...)
 	if m.TriggerEvent != "" {
-		typ += "^" + m.TriggerEvent
+		typ = append(append(typ, '^'), m.TriggerEvent...)
 	}
+	inv.typBuf = typ
 	if from != nil && (m.SendingApplication != "" || m.SendingFacility != "") {
-		from = inv.bindIdentity(from, "hl7:"+clip(m.SendingApplication)+"^"+clip(m.SendingFacility))
-		if isNew, ok := from.hl7(m.SendingApplication, m.SendingFacility, "sender", typ); !ok {
+		app, fac := clip(m.SendingApplication), clip(m.SendingFacility)
+		k := append(append(inv.keyBuf[:0], "hl7:"...), app...)
+		inv.keyBuf = append(append(k, '^'), fac...)
+		from = inv.bindIdentity(from, inv.keyBuf)
+		if isNew, ok := from.hl7Clipped(app, fac, "sender", typ); !ok {
 			inv.drop("identity_items")
 		} else if isNew {
-			inv.change(from, ChangeNewIdentity, "hl7_sender", clip(m.SendingApplication)+"^"+clip(m.SendingFacility), "")
+			inv.change(from, ChangeNewIdentity, "hl7_sender", app+"^"+fac, "")
 		}
 	}
 	if from != nil {
@@ -421,8 +483,9 @@ func (inv *Inventory) hl7Message(ev *event.Event, m *hl7.Message) {
 }
 
 func (inv *Inventory) astmMessage(ev *event.Event, m *astm.Message) {
-	client, server := inv.ends(ev, ev.TS)
-	if n := inv.note(ev.Flow); n != nil {
+	note := inv.note(ev.Flow)
+	client, server := inv.ends(ev, ev.TS, note)
+	if n := note; n != nil {
 		n.medical = true
 		if len(m.PHICategories) > 0 {
 			n.phi = true
@@ -449,8 +512,9 @@ func (inv *Inventory) astmMessage(ev *event.Event, m *astm.Message) {
 }
 
 func (inv *Inventory) frame(ev *event.Event, f *framing.Frame) {
-	client, server := inv.ends(ev, ev.TS)
-	if n := inv.note(ev.Flow); n != nil {
+	note := inv.note(ev.Flow)
+	client, server := inv.ends(ev, ev.TS, note)
+	if n := note; n != nil {
 		n.medical = true
 		if len(f.PHICategories) > 0 {
 			n.phi = true
@@ -472,7 +536,7 @@ func (inv *Inventory) frame(ev *event.Event, f *framing.Frame) {
 }
 
 func (inv *Inventory) tlsHandshake(ev *event.Event, h *tls.Handshake) {
-	client, server := inv.ends(ev, ev.TS)
+	client, server := inv.ends(ev, ev.TS, nil)
 	port := ev.Flow.Server.Port()
 	fp := func(n *node, kind, v string, port uint16) {
 		if n == nil || v == "" {
@@ -497,7 +561,7 @@ func (inv *Inventory) tlsHandshake(ev *event.Event, h *tls.Handshake) {
 // software records a client's and a server's software fingerprints of a
 // flow (the server's on its port).
 func (inv *Inventory) software(ev *event.Event, clientKind, clientValue, serverKind, serverValue string) {
-	client, server := inv.ends(ev, ev.TS)
+	client, server := inv.ends(ev, ev.TS, nil)
 	for _, x := range [2]struct {
 		n           *node
 		kind, value string
@@ -528,6 +592,9 @@ func (inv *Inventory) dhcpMessage(ev *event.Event, m *dhcp.Message) {
 	var addr netip.Addr
 	source := "dhcp"
 	for _, s := range []string{m.YourIP, m.ClientIP, m.RequestedIP} {
+		if s == "" {
+			continue // absent: not parsed, whose error would allocate
+		}
 		if a, err := netip.ParseAddr(s); err == nil && usableAddr(a) {
 			addr = a
 			break

@@ -10,6 +10,7 @@ import (
 
 	"github.com/medtap/medtap/detect/geo"
 	"github.com/medtap/medtap/detect/policy"
+	"github.com/medtap/medtap/parsers/hl7"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/sensor/event"
 )
@@ -96,6 +97,19 @@ type Inventory struct {
 	byIdent map[string]*node
 	routers map[[6]byte]bool // MACs that carried too many addresses
 	flows   map[*parser.Flow]*flowNote
+	// gen changes whenever an address moves to another asset, a MAC
+	// turns out to be a router's or assets merge: a flow's ends resolved
+	// at the current gen are still what resolve would find (new addresses
+	// and MACs, keys no flow resolved through, leave it).
+	gen         uint64
+	noFlowCache bool // tests: resolve both ends of every event
+
+	// Scratch for map keys and message types built per event, so that
+	// looking a known one up allocates nothing.
+	keyBuf []byte
+	typBuf []byte
+	// warmed is what warm read, kept so that the reads stay.
+	warmed int
 
 	dirty     []*node
 	changes   []*event.Event
@@ -113,10 +127,21 @@ type Inventory struct {
 	countedChange uint64
 }
 
-// flowNote is what the inventory learns about a flow before its record.
+// flowNote is what the inventory learns about a flow before its record,
+// and the assets its ends resolved to, so that the flow's next events skip
+// the address and MAC look-ups while nothing moved (gen).
 type flowNote struct {
-	phi     bool
-	medical bool
+	phi      bool
+	medical  bool
+	gen      uint64 // Inventory.gen when cli and srv were resolved; 0: never
+	cli, srv endCache
+}
+
+// endCache is one resolved end of a flow: its asset and the index of the
+// address in the asset's IPs (-1: the asset had no room for it).
+type endCache struct {
+	n  *node
+	ip int
 }
 
 // New makes an empty inventory.
@@ -144,6 +169,7 @@ func New(opt Options) *Inventory {
 		routers:     map[[6]byte]bool{},
 		flows:       map[*parser.Flow]*flowNote{},
 		alertSeen:   map[string]bool{},
+		gen:         1,
 	}
 	inv.stats.Dropped = map[string]uint64{}
 	inv.lastSave = opt.Now()
@@ -156,6 +182,7 @@ func (inv *Inventory) Load(assets []Asset) {
 	for i := range assets {
 		n := newNode(assets[i])
 		inv.add(n)
+		inv.gen++
 		if mac, ok := parseMAC(n.a.MAC); ok {
 			inv.byMAC[mac] = n
 		}
@@ -193,10 +220,14 @@ func (inv *Inventory) Err() error { return inv.err }
 // inventory, then sends the resulting asset events and, when a batch is
 // due, saves the changed assets.
 func (inv *Inventory) Write(evs []*event.Event) error {
-	for _, ev := range evs {
-		inv.stats.Events++
-		inv.trigger = ev
-		inv.fold(ev)
+	for i := 0; i < len(evs); i += warmEvents {
+		chunk := evs[i:min(i+warmEvents, len(evs))]
+		inv.warm(chunk)
+		for _, ev := range chunk {
+			inv.stats.Events++
+			inv.trigger = ev
+			inv.fold(ev)
+		}
 	}
 	inv.trigger = nil
 	for _, n := range inv.dirty {
@@ -212,6 +243,33 @@ func (inv *Inventory) Write(evs []*event.Event) error {
 		return inv.save()
 	}
 	return nil
+}
+
+// warmEvents is how many events warm reads ahead.
+const warmEvents = 16
+
+// warm reads what fold reads of a few HL7 messages (the bulk of a
+// hospital's events) before folding them. The events were built on other
+// cores a round earlier and are mostly out of this core's caches: read
+// message by message, their cache misses stall one after the other; read
+// here, in a short loop with no dependence between events, they overlap.
+func (inv *Inventory) warm(evs []*event.Event) {
+	x := 0
+	for _, ev := range evs {
+		if f := ev.Flow; f != nil {
+			x += int(f.VLAN)
+		}
+		if m, ok := ev.Body.(*hl7.Message); ok {
+			x += len(m.Direction) + len(m.PHICategories) + len(m.Software) + len(m.UDI) + len(m.EquipmentIDs)
+			if t := m.MessageType; len(t) > 0 {
+				x += int(t[0])
+			}
+			if a := m.SendingApplication; len(a) > 0 {
+				x += int(a[0])
+			}
+		}
+	}
+	inv.warmed += x
 }
 
 // countClasses publishes the number of assets per class.
@@ -395,13 +453,17 @@ func (inv *Inventory) resolve(a netip.Addr, mac [6]byte, vlan uint16, ts time.Ti
 		}
 		n = inv.newAsset("ip:"+a.String(), a, ts, internal)
 	}
-	if inv.byIP[a] != n {
+	if old := inv.byIP[a]; old != n {
 		if useMAC && inv.tooManyAddrs(n, a) {
 			// A router: stop tying addresses to its MAC.
 			inv.routers[mac] = true
+			inv.gen++
 			return inv.resolve(a, [6]byte{}, vlan, ts, source)
 		}
 		inv.byIP[a] = n
+		if old != nil {
+			inv.gen++ // a moved: flows that resolved it to old look again
+		}
 	}
 	if n.seeIP(a, ts, source) {
 		if len(n.a.IPs) > 1 {
@@ -492,13 +554,15 @@ func (inv *Inventory) change(n *node, kind, field, value, previous string) {
 // before this one appeared without a MAC of its own, the device moved:
 // the two are merged. Concurrent use of one identity from two devices is
 // left to detection (spoofing), never merged.
-func (inv *Inventory) bindIdentity(n *node, key string) *node {
-	m := inv.byIdent[key]
+//
+// key is built by the caller in a scratch buffer: a known identity costs
+// one look-up and no allocation.
+func (inv *Inventory) bindIdentity(n *node, key []byte) *node {
+	m := inv.byIdent[string(key)]
 	switch {
-	case m == nil:
-		inv.byIdent[key] = n
-	case m == n || m.gone:
-		inv.byIdent[key] = n
+	case m == n:
+	case m == nil || m.gone:
+		inv.byIdent[string(key)] = n
 	case n.a.MAC == "" && n.young(m):
 		inv.merge(m, n)
 		return m
@@ -509,6 +573,7 @@ func (inv *Inventory) bindIdentity(n *node, key string) *node {
 // merge folds asset b into a and forwards b's addresses to a.
 func (inv *Inventory) merge(a, b *node) {
 	inv.stats.Merges++
+	inv.gen++
 	a.absorb(b)
 	for ip, x := range inv.byIP {
 		if x == b {

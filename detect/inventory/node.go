@@ -97,29 +97,9 @@ func (n *node) setMAC(mac [6]byte, vendor string) {
 
 // seeIP records an address; it reports whether the address is new.
 func (n *node) seeIP(a netip.Addr, ts time.Time, source string) bool {
-	latest := true
 	if i, ok := n.ips[a]; ok {
-		ip := &n.a.IPs[i]
-		{
-			if ts.After(ip.LastSeen) {
-				ip.LastSeen = ts
-			}
-			if ts.Before(ip.FirstSeen) {
-				ip.FirstSeen = ts
-			}
-			if source == "dhcp" {
-				ip.Source = source
-			}
-			for _, o := range n.a.IPs {
-				if o.LastSeen.After(ip.LastSeen) {
-					latest = false
-				}
-			}
-			if latest && n.a.IP != ip.IP {
-				n.a.IP = ip.IP
-			}
-			return false
-		}
+		n.seenIP(i, ts, source)
+		return false
 	}
 	if len(n.a.IPs) >= MaxIPsPerAsset {
 		return false
@@ -129,6 +109,30 @@ func (n *node) seeIP(a netip.Addr, ts time.Time, source string) bool {
 	n.a.IPs = append(n.a.IPs, IPSeen{IP: s, Source: source, FirstSeen: ts, LastSeen: ts})
 	n.a.IP = s
 	return true
+}
+
+// seenIP records a known address again (i: its index in IPs).
+func (n *node) seenIP(i int, ts time.Time, source string) {
+	ip := &n.a.IPs[i]
+	if ts.After(ip.LastSeen) {
+		ip.LastSeen = ts
+	}
+	if ts.Before(ip.FirstSeen) {
+		ip.FirstSeen = ts
+	}
+	if source == "dhcp" {
+		ip.Source = source
+	}
+	if len(n.a.IPs) > 1 {
+		for _, o := range n.a.IPs {
+			if o.LastSeen.After(ip.LastSeen) {
+				return // another address is the latest
+			}
+		}
+	}
+	if n.a.IP != ip.IP {
+		n.a.IP = ip.IP
+	}
 }
 
 func (n *node) addVLAN(v uint16) {
@@ -315,8 +319,13 @@ func (n *node) sopClass(uid, role, command string) (isNew, ok bool) {
 	return true, true
 }
 
-func (n *node) hl7(app, fac, role, msgType string) (isNew, ok bool) {
-	app, fac = clip(app), clip(fac)
+func (n *node) hl7(app, fac, role string, msgType []byte) (isNew, ok bool) {
+	return n.hl7Clipped(clip(app), clip(fac), role, msgType)
+}
+
+// hl7Clipped is hl7 for a clipped application and facility. msgType is
+// copied only when it is new.
+func (n *node) hl7Clipped(app, fac, role string, msgType []byte) (isNew, ok bool) {
 	if app == "" && fac == "" {
 		return false, true
 	}
@@ -324,8 +333,8 @@ func (n *node) hl7(app, fac, role, msgType string) (isNew, ok bool) {
 		h := &n.a.Medical.HL7[i]
 		if h.Application == app && h.Facility == fac && h.Role == role {
 			h.Count++
-			if msgType != "" && !slices.Contains(h.MessageTypes, msgType) && len(h.MessageTypes) < MaxIdentityItems {
-				h.MessageTypes = append(h.MessageTypes, msgType)
+			if len(msgType) > 0 && !containsBytes(h.MessageTypes, msgType) && len(h.MessageTypes) < MaxIdentityItems {
+				h.MessageTypes = append(h.MessageTypes, string(msgType))
 				slices.Sort(h.MessageTypes)
 			}
 			return false, true
@@ -335,8 +344,8 @@ func (n *node) hl7(app, fac, role, msgType string) (isNew, ok bool) {
 		return false, false
 	}
 	var types []string
-	if msgType != "" {
-		types = []string{msgType}
+	if len(msgType) > 0 {
+		types = []string{string(msgType)}
 	}
 	n.a.Medical.HL7 = append(n.a.Medical.HL7, HL7Identity{Application: app, Facility: fac, Role: role, MessageTypes: types, Count: 1})
 	return true, true
@@ -352,6 +361,15 @@ func (n *node) hl7Software(s HL7Software) (isNew, ok bool) {
 	}
 	n.a.Medical.HL7Software = append(n.a.Medical.HL7Software, s)
 	return true, true
+}
+
+func containsBytes(l []string, b []byte) bool {
+	for _, s := range l {
+		if s == string(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // addString adds a value to a small set.
@@ -448,7 +466,7 @@ func (n *node) absorb(b *node) {
 	}
 	for _, h := range m.HL7 {
 		for _, t := range h.MessageTypes {
-			n.hl7(h.Application, h.Facility, h.Role, t)
+			n.hl7(h.Application, h.Facility, h.Role, []byte(t))
 		}
 	}
 	for _, s := range m.HL7Software {
