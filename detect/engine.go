@@ -712,34 +712,8 @@ func (e *Engine) assets(p *pending) []Asset {
 // formatEventTime is t.UTC().Format(event.TimeLayout), without the
 // layout interpreter.
 func formatEventTime(t time.Time) string {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.Format(event.TimeLayout)
-	}
-	h, mi, sec := t.Clock()
-	var b [30]byte
-	put := func(i, n, w int) {
-		for j := i + w - 1; j >= i; j-- {
-			b[j] = byte('0' + n%10)
-			n /= 10
-		}
-	}
-	put(0, y, 4)
-	b[4] = '-'
-	put(5, int(mo), 2)
-	b[7] = '-'
-	put(8, d, 2)
-	b[10] = 'T'
-	put(11, h, 2)
-	b[13] = ':'
-	put(14, mi, 2)
-	b[16] = ':'
-	put(17, sec, 2)
-	b[19] = '.'
-	put(20, t.Nanosecond(), 9)
-	b[29] = 'Z'
-	return string(b[:])
+	var b [32]byte
+	return string(event.AppendTime(b[:0], t))
 }
 
 // ipText gives an address as text, from a bounded cache.
