@@ -98,6 +98,28 @@ func lookupCharset(v []byte) charsetID {
 	return csOther
 }
 
+// csMemo remembers a stream's last MSH-18 value and its character set:
+// a link's messages all declare the same.
+type csMemo struct {
+	n  int
+	v  [maxCharsetName]byte
+	id charsetID
+}
+
+// lookupCharset is lookupCharset, remembering the stream's last answer.
+func (s *stream) lookupCharset(v []byte) charsetID {
+	c := &s.csMemo
+	if c.n > 0 && string(v) == string(c.v[:c.n]) {
+		return c.id
+	}
+	id := lookupCharset(v)
+	if len(v) > 0 && len(v) <= len(c.v) {
+		c.n = copy(c.v[:], v)
+		c.id = id
+	}
+	return id
+}
+
 // encodingOf gives the x/text decoder source for a character set, nil when
 // the bytes are used as they are.
 func encodingOf(id charsetID) encoding.Encoding {

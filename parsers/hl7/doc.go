@@ -15,8 +15,10 @@
 //     means something or where the filter sees a number; MLLP framing with
 //     resynchronisation on start blocks, bare segments split on MSH, gaps
 //     and limits, and the pairing of messages with their ACKs by MSA-2;
-//   - events (event.go, json.go): the [Message] body, its encoding/json
-//     identical AppendJSON, and anomalies.
+//   - events (event.go, json.go, block.go, lists.go): the [Message] body,
+//     built in one allocation with the lists it shares with the stream's
+//     earlier events, its encoding/json identical AppendJSON, and
+//     anomalies.
 //
 // Values from the wire are kept only where detection needs them, in fields
 // tagged `json:"-"` ([Message.PHI]); the JSON carries field names and PHI

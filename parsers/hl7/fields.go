@@ -90,37 +90,6 @@ func wordZero(r []byte, i int) uint64 {
 	return x
 }
 
-// sepWalker gives the offsets of a field separator in r, in order, looking
-// at 8 bytes a step.
-type sepWalker struct {
-	r    []byte
-	sepw uint64 // the separator in every byte
-	i    int    // offset of the word z comes from; -8 at first
-	z    uint64 // separators of that word not given yet
-}
-
-// next gives the offset of the next separator, or -1.
-func (w *sepWalker) next() int {
-	for w.z == 0 {
-		w.i += 8
-		if w.i >= len(w.r) {
-			return -1
-		}
-		var x uint64
-		if w.i+8 <= len(w.r) {
-			x = binary.LittleEndian.Uint64(w.r[w.i:])
-		} else {
-			var t [8]byte // zero padding: never a separator
-			copy(t[:], w.r[w.i:])
-			x = binary.LittleEndian.Uint64(t[:])
-		}
-		w.z = zeroBytes(x ^ w.sepw)
-	}
-	p := w.i + bits.TrailingZeros64(w.z)>>3
-	w.z &= w.z - 1
-	return p
-}
-
 // mshBlock takes MSH fields f, f+1... from r: MSH-2 at once, the rest kept
 // raw (mshFields).
 func (s *stream) mshBlock(d *dirState, r []byte, f int) {
@@ -172,13 +141,25 @@ var (
 	// a meaning by position: acknowledgement, software and device
 	// fields, OBX-18, and the PHI fields of phiField.
 	posMask [segFTS + 1]uint64
+	// phiTable is phiField for fields under 64, looked up without a
+	// switch per field.
+	phiTable [segFTS + 1][64]category
 )
+
+// phiFieldOf is phiField, from phiTable where it can.
+func phiFieldOf(k segKind, f int) category {
+	if uint(f) < 64 && k <= segFTS {
+		return phiTable[k][f]
+	}
+	return phiField(k, f)
+}
 
 func init() {
 	for k := segOther; k <= segFTS; k++ {
 		scannedKind[k] = scanned(k, 1)
-		for f := 1; f < 64; f++ {
-			if phiField(k, f) != noCat {
+		for f := 0; f < 64; f++ {
+			phiTable[k][f] = phiField(k, f)
+			if f > 0 && phiTable[k][f] != noCat {
 				posMask[k] |= 1 << f
 			}
 		}

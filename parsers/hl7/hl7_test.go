@@ -292,3 +292,27 @@ func TestCorpusCapture(t *testing.T) {
 		t.Errorf("%d events for %d files", len(msgs), len(files))
 	}
 }
+
+// TestPipelinedAckTimes checks that a message answered while later ones
+// still wait is emitted at its own time, not the next one's, and that
+// each ACK is paired with its message.
+func TestPipelinedAckTimes(t *testing.T) {
+	rec := &parsertest.Recorder{}
+	s := Factory.New(&parser.Flow{}, rec, nil)
+	t0 := synthTS
+	for i, ctl := range []string{"P1", "P2", "P3"} {
+		s.Feed(parser.ToServer, mllp(adtUTF8(ctl)), t0.Add(time.Duration(i)*time.Second))
+	}
+	for i, ctl := range []string{"P1", "P2", "P3"} {
+		s.Feed(parser.ToClient, mllp(ack("AA", ctl)), t0.Add(time.Duration(10+i)*time.Second))
+	}
+	if len(rec.Events) != 3 {
+		t.Fatalf("%d events, want 3", len(rec.Events))
+	}
+	for i, e := range rec.Events {
+		m := e.Body.(*Message)
+		if want := t0.Add(time.Duration(i) * time.Second); !e.TS.Equal(want) || m.AckCode != "AA" || m.AckLatency == nil || *m.AckLatency != 10 {
+			t.Errorf("%s: emitted at %v, want %v; ack %q", m.ControlID, e.TS, want, m.AckCode)
+		}
+	}
+}

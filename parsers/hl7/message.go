@@ -6,23 +6,17 @@ import (
 	"math/bits"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // span is a value kept in a message's arena.
 type span struct{ off, n int32 }
 
-// fieldKey names a field that held PHI: segment name and field number
-// (fieldID), and its name "PID-5" in the arena.
-type fieldKey struct {
-	id   uint64
-	name span
-}
-
-// fieldID packs a segment name and field number.
+// fieldID packs a segment name and field number: a field that held PHI.
 func fieldID(seg uint32, f int) uint64 { return uint64(seg)<<32 | uint64(uint32(f)) }
 
 type phiRef struct {
-	field span
+	field int32 // index in msgBuild.fields
 	cat   category
 	val   span
 }
@@ -73,11 +67,14 @@ type msgBuild struct {
 	hasMSA, nonAck   bool
 	errs             int
 
-	segs     []string
+	segs     []uint64 // the names of the first MaxListedSegments segments, as numbers
 	segCount int
+	// segHash and fieldHash hash segs and fields (listHash), to find
+	// the event lists in the stream's listCache.
+	segHash, fieldHash uint64
 
 	cats   uint16
-	fields []fieldKey
+	fields []uint64 // fieldID of each field named in phi_fields
 	phi    []phiRef
 	sw     []swRef
 	dev    []devRef
@@ -86,12 +83,14 @@ type msgBuild struct {
 
 // begin starts a new message at an MSH segment.
 func (m *msgBuild) begin(framing string, batch bool, start int64, ts time.Time) {
-	*m = msgBuild{
-		active: true, framing: framing, batch: batch, start: start, bytes: 3, ts: ts,
-		sep: '|', comp: '^', rep: '~', esc: '\\', sub: '&', plainDelims: true,
-		arena: m.arena[:0], mshRaw: m.mshRaw[:0], segs: m.segs[:0], fields: m.fields[:0], phi: m.phi[:0],
-		sw: m.sw[:0], dev: m.dev[:0], equip: m.equip[:0],
-	}
+	// Zeroing in place and setting what is not zero is cheaper than
+	// copying a composite literal over the whole struct.
+	arena, mshRaw, segs, fields, phi, sw, dev, equip := m.arena, m.mshRaw, m.segs, m.fields, m.phi, m.sw, m.dev, m.equip
+	*m = msgBuild{}
+	m.active, m.framing, m.batch, m.start, m.bytes, m.ts = true, framing, batch, start, 3, ts
+	m.sep, m.comp, m.rep, m.esc, m.sub, m.plainDelims = '|', '^', '~', '\\', '&', true
+	m.arena, m.mshRaw, m.segs, m.fields, m.phi = arena[:0], mshRaw[:0], segs[:0], fields[:0], phi[:0]
+	m.sw, m.dev, m.equip = sw[:0], dev[:0], equip[:0]
 }
 
 // segment notes a new segment of the message.
@@ -173,7 +172,7 @@ func (s *stream) positional(d *dirState, k segKind, f int, raw []byte) {
 			sw := &m.sw[n-1]
 			switch f {
 			case 1:
-				sw.vendor = s.value(d, component(raw, m.comp, m.rep, 1), MaxValueLen)
+				sw.vendor = s.value(d, component(raw, m.comp, m.rep), MaxValueLen)
 			case 2:
 				sw.version = s.value(d, raw, MaxValueLen)
 			case 3:
@@ -201,7 +200,7 @@ func (s *stream) positional(d *dirState, k segKind, f int, raw []byte) {
 	case segERR, segFHS, segBHS, segBTS, segFTS:
 		return
 	}
-	if c := phiField(k, f); c != noCat && !empty(raw, m) {
+	if c := phiFieldOf(k, f); c != noCat && !empty(raw, m) {
 		s.addPHI(d, f, c, raw)
 		if c == catPhone && bytes.IndexByte(raw, '@') >= 0 {
 			m.cats |= catBit(catEmail)
@@ -288,50 +287,122 @@ func (s *stream) decodeMSH(d *dirState) {
 		return
 	}
 	b := m.mshRaw
-	w := sepWalker{r: b, sepw: lo8 * uint64(m.sep), i: -8}
-	for f, start := 3, 0; f <= 18; f++ {
-		end := w.next()
-		if end < 0 {
-			s.mshValue(d, f, b[start:])
-			break
+	// Header fields are short: find their separators 8 bytes a step
+	// rather than with a search call per field. ends[k] is where field
+	// 3+k ends, for the nf fields up to MSH-18.
+	var ends [16]int
+	nf := 0
+	sepw := lo8 * uint64(m.sep)
+walk:
+	for i := 0; i < len(b); i += 8 {
+		for z := zeroBytes(wordZero(b, i) ^ sepw); z != 0; z &= z - 1 {
+			ends[nf] = i + bits.TrailingZeros64(z)>>3
+			if nf++; nf == len(ends) {
+				break walk
+			}
 		}
-		s.mshValue(d, f, b[start:end])
+	}
+	if nf < len(ends) {
+		ends[nf] = len(b)
+		nf++
+	}
+	// Usually the whole header is plain ASCII without escapes: then its
+	// values are the text as it came. It goes to the arena in one piece
+	// (up to MSH-16, the last field kept) and the values are spans of it.
+	plain := m.plainDelims && plainASCII(b, m.esc)
+	base := len(m.arena)
+	if plain {
+		m.arena = append(m.arena, b[:ends[min(nf, 14)-1]]...)
+	}
+	start := 0
+	for k, end := range ends[:nf] {
+		if f := 3 + k; plain && f <= 16 {
+			s.mshPlain(d, f, base+start, end-start)
+		} else {
+			s.mshValue(d, f, b[start:end])
+		}
 		start = end + 1
 	}
 	m.mshRaw, m.mshHas = m.mshRaw[:0], false
+}
+
+// mshPlain takes header field f (3..16) from the arena, where it lies
+// as it came (n bytes at off) and is plain ASCII under the standard
+// delimiters: its value is a span of it, as keep would have copied it.
+func (s *stream) mshPlain(d *dirState, f, off, n int) {
+	m := &d.m
+	v := m.arena[off : off+n]
+	switch f {
+	case 3:
+		m.sapp = keptSpan(off, v, v)
+	case 4:
+		m.sfac = keptSpan(off, v, v)
+	case 5:
+		m.rapp = keptSpan(off, v, v)
+	case 6:
+		m.rfac = keptSpan(off, v, v)
+	case 9:
+		c1, c2, c3 := components3(v, m.comp, m.rep)
+		m.typ, m.trig, m.strct = keptSpan(off, v, c1), keptSpan(off, v, c2), keptSpan(off, v, c3)
+	case 10:
+		m.ctl = keptSpan(off, v, v)
+	case 11:
+		m.proc = keptSpan(off, v, component(v, m.comp, m.rep))
+	case 12:
+		m.ver = keptSpan(off, v, component(v, m.comp, m.rep))
+	case 15:
+		m.aat = keptSpan(off, v, v)
+	case 16:
+		m.apat = keptSpan(off, v, v)
+	}
+}
+
+// keptSpan is keep's value of part, a part of v (at off in the arena),
+// plain ASCII, without copying it: the span of part less its trailing
+// empty components and spaces, cut to MaxValueLen.
+func keptSpan(off int, v, part []byte) span {
+	for len(part) > 0 && (part[len(part)-1] == '^' || part[len(part)-1] == '~' || part[len(part)-1] == '&' || part[len(part)-1] == ' ') {
+		part = part[:len(part)-1]
+	}
+	if len(part) == 0 {
+		return span{}
+	}
+	// part starts cap(v)-cap(part) bytes into v.
+	return span{int32(off + cap(v) - cap(part)), int32(min(len(part), MaxValueLen))}
 }
 
 // mshValue decodes one header field. MSH-3..16 are decoded as they would
 // be when read, before MSH-18: with no character set declared.
 func (s *stream) mshValue(d *dirState, f int, raw []byte) {
 	m := &d.m
+	v := func(raw []byte) span { return s.valueIn(d, raw, MaxValueLen, csNone) }
 	switch f {
 	case 3:
-		m.sapp = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.sapp = v(raw)
 	case 4:
-		m.sfac = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.sfac = v(raw)
 	case 5:
-		m.rapp = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.rapp = v(raw)
 	case 6:
-		m.rfac = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.rfac = v(raw)
 	case 9:
 		c1, c2, c3 := components3(raw, m.comp, m.rep)
-		m.typ = s.valueIn(d, c1, MaxValueLen, csNone)
-		m.trig = s.valueIn(d, c2, MaxValueLen, csNone)
-		m.strct = s.valueIn(d, c3, MaxValueLen, csNone)
+		m.typ = v(c1)
+		m.trig = v(c2)
+		m.strct = v(c3)
 	case 10:
-		m.ctl = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.ctl = v(raw)
 	case 11:
-		m.proc = s.valueIn(d, component(raw, m.comp, m.rep, 1), MaxValueLen, csNone)
+		m.proc = v(component(raw, m.comp, m.rep))
 	case 12:
-		m.ver = s.valueIn(d, component(raw, m.comp, m.rep, 1), MaxValueLen, csNone)
+		m.ver = v(component(raw, m.comp, m.rep))
 	case 15:
-		m.aat = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.aat = v(raw)
 	case 16:
-		m.apat = s.valueIn(d, raw, MaxValueLen, csNone)
+		m.apat = v(raw)
 	case 18:
 		if !m.csDone {
-			m.cs, m.csDone = lookupCharset(component(raw, m.comp, m.rep, 1)), true
+			m.cs, m.csDone = s.lookupCharset(component(raw, m.comp, m.rep)), true
 		}
 	}
 }
@@ -360,54 +431,35 @@ func empty(raw []byte, m *msgBuild) bool {
 	return true
 }
 
-// component returns component n (from 1) of raw's first repetition.
-func component(raw []byte, comp, rep byte, n int) []byte {
-	if rep != 0 {
-		if i := bytes.IndexByte(raw, rep); i >= 0 {
-			raw = raw[:i]
+// component returns the first component of raw's first repetition. Values
+// are short: a loop is quicker here than a search call per delimiter.
+func component(raw []byte, comp, rep byte) []byte {
+	for i, c := range raw {
+		if (c == rep && rep != 0) || (c == comp && comp != 0) {
+			return raw[:i]
 		}
 	}
-	if comp == 0 {
-		if n == 1 {
-			return raw
-		}
-		return nil
-	}
-	for k := 1; ; k++ {
-		i := bytes.IndexByte(raw, comp)
-		if k == n {
-			if i >= 0 {
-				return raw[:i]
-			}
-			return raw
-		}
-		if i < 0 {
-			return nil
-		}
-		raw = raw[i+1:]
-	}
+	return raw
 }
 
 // components3 returns the first three components of raw's first
-// repetition, as component does one by one.
+// repetition.
 func components3(raw []byte, comp, rep byte) (c1, c2, c3 []byte) {
-	if rep != 0 {
-		if i := bytes.IndexByte(raw, rep); i >= 0 {
-			raw = raw[:i]
-		}
-	}
-	if comp == 0 {
-		return raw, nil, nil
-	}
 	var out [3][]byte
-	for k := range out {
-		i := bytes.IndexByte(raw, comp)
-		if i < 0 {
-			out[k] = raw
+	k, start, end := 0, 0, len(raw)
+	for i, c := range raw {
+		if c == rep && rep != 0 {
+			end = i
 			break
 		}
-		out[k], raw = raw[:i], raw[i+1:]
+		if c == comp && comp != 0 {
+			out[k], start = raw[start:i], i+1
+			if k++; k == len(out) {
+				return out[0], out[1], out[2]
+			}
+		}
 	}
+	out[k] = raw[start:end]
 	return out[0], out[1], out[2]
 }
 
@@ -577,6 +629,9 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
+// listHash adds a key to the hash of a list.
+func listHash(h, key uint64) uint64 { return (h ^ key) * 0x100000001b3 }
+
 // addPHI records that field f of the current segment held category c,
 // with its value (raw is the field, or the number found in it).
 func (s *stream) addPHI(d *dirState, f int, c category, raw []byte) {
@@ -589,26 +644,48 @@ func (s *stream) addPHI(d *dirState, f int, c category, raw []byte) {
 	m.phi = append(m.phi, phiRef{field: name, cat: c, val: s.value(d, raw, MaxPHIValueLen)})
 }
 
-// fieldName gives the arena span of "SEG-n" for the current segment,
-// adding it to the message's PHI field list on first use. ok is false
+// fieldName gives the index of field f of the current segment ("SEG-f")
+// in the message's PHI field list, adding it on first use. ok is false
 // when the list is full and the field is not in it.
-func (s *stream) fieldName(d *dirState, f int) (span, bool) {
+func (s *stream) fieldName(d *dirState, f int) (int32, bool) {
 	m := &d.m
 	id := fieldID(d.name, f)
 	for i := len(m.fields) - 1; i >= 0; i-- { // the field last named is the likeliest
-		if m.fields[i].id == id {
-			return m.fields[i].name, true
+		if m.fields[i] == id {
+			return int32(i), true
 		}
 	}
 	if len(m.fields) >= MaxPHIFields {
-		return span{}, false
+		return 0, false
 	}
-	off := len(m.arena)
-	m.arena = append(m.arena, byte(d.name>>16), byte(d.name>>8), byte(d.name), '-')
-	m.arena = appendInt(m.arena, f)
-	sp := span{int32(off), int32(len(m.arena) - off)}
-	m.fields = append(m.fields, fieldKey{id: id, name: sp})
-	return sp, true
+	m.fields = append(m.fields, id)
+	m.fieldHash = listHash(m.fieldHash, id)
+	return int32(len(m.fields) - 1), true
+}
+
+// fieldNames names fields by their fieldID: "PID-5". The names share one
+// string.
+func fieldNames(ids []uint64) []string {
+	var b []byte
+	for _, id := range ids {
+		b = append(b, byte(id>>48), byte(id>>40), byte(id>>32), '-')
+		b = appendInt(b, int(uint32(id)))
+	}
+	all, l := string(b), make([]string, len(ids))
+	for i, id := range ids {
+		n := 4 + decimalLen(int(uint32(id)))
+		l[i], all = all[:n], all[n:]
+	}
+	return l
+}
+
+// decimalLen is the number of decimal digits of n >= 0.
+func decimalLen(n int) int {
+	k := 1
+	for ; n >= 10; n /= 10 {
+		k++
+	}
+	return k
 }
 
 // appendInt appends n >= 0 in decimal.
@@ -685,13 +762,36 @@ func (s *stream) endMessage(d *dirState, ts time.Time) {
 		s.em.Emit(ts, msg)
 		return
 	}
-	p := &s.pending[d.dir]
-	if len(*p) >= MaxPending {
-		old := (*p)[0]
-		*p = append((*p)[:0], (*p)[1:]...)
-		s.unanswered(old)
+	if len(s.pending[d.dir]) >= MaxPending {
+		s.unanswered(popPending(&s.pending[d.dir]))
 	}
-	*p = append(*p, pend{msg: msg, ts: ts, seq: s.seq})
+	s.pushPending(int(d.dir&1), pend{msg: msg, ts: ts, seq: s.seq})
+}
+
+// pushPending adds a message to those awaiting their ACK in direction
+// dir. pending[dir] is a window on pendBuf[dir] that moves on as the
+// oldest are popped: it is copied back to the start when it reaches the
+// end, so that neither popping nor pushing copies the window each time.
+func (s *stream) pushPending(dir int, x pend) {
+	p := &s.pending[dir]
+	if len(*p) == cap(*p) {
+		buf := s.pendBuf[dir]
+		if len(*p) >= len(buf)/2 {
+			buf = make([]pend, max(8, min(2*len(buf), 2*MaxPending)))
+		}
+		n := copy(buf, *p)
+		clear(buf[n:])
+		s.pendBuf[dir], *p = buf, buf[:n]
+	}
+	*p = append(*p, x)
+}
+
+// popPending removes and gives the oldest of *p (not empty).
+func popPending(p *[]pend) pend {
+	x := (*p)[0]
+	(*p)[0] = pend{} // let the event go
+	*p = (*p)[1:]
+	return x
 }
 
 // ack handles an acknowledgement: folded into the message it answers, a
@@ -740,11 +840,13 @@ func (s *stream) answer(d *dirState, ts time.Time) bool {
 		msg.ackLatency = ts.Sub(pd.ts).Seconds()
 		msg.AckLatency = &msg.ackLatency
 		msg.ErrorSegments = m.errs
+		ets := pd.ts
 		*p = append((*p)[:i], (*p)[i+1:]...)
+		(*p)[:len(*p)+1][len(*p)] = pend{} // let the event go
 		c := &o.answered[o.ansN%answeredRing]
 		o.ansN++
 		c.n = copy(c.b[:], ctl)
-		s.em.Emit(pd.ts, msg)
+		s.em.Emit(ets, msg)
 		return true
 	}
 	return false
@@ -752,12 +854,13 @@ func (s *stream) answer(d *dirState, ts time.Time) bool {
 
 // expire reports messages that waited longer than MaxAckWait.
 func (s *stream) expire(ts time.Time) {
+	if len(s.pending[0]) == 0 && len(s.pending[1]) == 0 {
+		return
+	}
 	for i := range s.pending {
 		p := &s.pending[i]
 		for len(*p) > 0 && ts.Sub((*p)[0].ts) > MaxAckWait {
-			old := (*p)[0]
-			*p = append((*p)[:0], (*p)[1:]...)
-			s.unanswered(old)
+			s.unanswered(popPending(p))
 		}
 	}
 }
@@ -771,31 +874,21 @@ func (s *stream) unanswered(p pend) {
 	s.em.Emit(p.ts, p.msg)
 }
 
-// eventBlock holds an event and, when they fit, its string slices and PHI
-// values, so that most events take two allocations: this and the arena
-// string every value points into.
-type eventBlock struct {
-	msg  Message
-	strs [blockStrings]string
-	phi  [blockPHI]PHIValue
-}
-
-// Room in an eventBlock: segment names, PHI field names and categories;
-// PHI values. Larger events allocate their slices apart.
-const (
-	blockStrings = 32
-	blockPHI     = 12
-)
-
 // build makes the event of the current message. a is its arena as one
 // string, which every value of the event points into.
 func (s *stream) build(d *dirState) (*Message, string) {
 	m := &d.m
 	s.decodeMSH(d)
 	cs := s.charset(d)
-	a := string(m.arena)
-	ev := &eventBlock{}
-	msg := &ev.msg // set field by field: the block is zero already
+	msg, phi, text := newBlock(len(m.phi), len(m.arena))
+	var a string
+	if n := len(m.arena); n <= len(text) {
+		copy(text, m.arena)
+		a = unsafe.String(unsafe.SliceData(text), n)
+	} else {
+		a = string(m.arena)
+	}
+	// set field by field: the block is zero already
 	msg.Direction, msg.Framing, msg.Batch = d.dir.String(), m.framing, m.batch
 	msg.MessageType, msg.TriggerEvent, msg.MessageStructure = m.str(a, m.typ), m.str(a, m.trig), m.str(a, m.strct)
 	msg.ControlID, msg.ProcessingID, msg.Version = m.str(a, m.ctl), m.str(a, m.proc), m.str(a, m.ver)
@@ -803,41 +896,27 @@ func (s *stream) build(d *dirState) (*Message, string) {
 	msg.ReceivingApplication, msg.ReceivingFacility = m.str(a, m.rapp), m.str(a, m.rfac)
 	msg.AcceptAckType, msg.AppAckType, msg.Charset = m.str(a, m.aat), m.str(a, m.apat), charsetNames[cs]
 	msg.SegmentCount, msg.Bytes, msg.Truncated = m.segCount, m.bytes, m.truncated
-	ncat := bits.OnesCount16(m.cats)
-	if n := len(m.segs) + len(m.fields) + ncat; n > 0 {
-		strs := ev.strs[:0]
-		if n > len(ev.strs) {
-			strs = make([]string, 0, n)
-		}
-		if len(m.segs) > 0 {
-			strs = append(strs, m.segs...)
-			msg.Segments = strs[:len(strs):len(strs)]
-		}
-		if ncat > 0 {
-			k := len(strs)
-			for i, c := range catOrder {
-				if m.cats&(1<<i) != 0 {
-					strs = append(strs, c)
-				}
-			}
-			msg.PHICategories = strs[k:len(strs):len(strs)]
-		}
-		if len(m.fields) > 0 {
-			k := len(strs)
-			for _, f := range m.fields {
-				strs = append(strs, m.str(a, f.name))
-			}
-			msg.PHIFields = strs[k:len(strs):len(strs)]
-		}
+	if len(m.segs) > 0 {
+		msg.Segments = s.segmentList(m)
+	}
+	if m.cats != 0 {
+		msg.PHICategories = s.catLists.list(m.cats)
+	}
+	if len(m.fields) > 0 {
+		msg.PHIFields = s.fieldLists.fieldList(m)
 	}
 	if len(m.phi) > 0 {
-		if len(m.phi) <= len(ev.phi) {
-			msg.PHI = ev.phi[:len(m.phi):len(m.phi)]
+		if len(m.phi) <= len(phi) {
+			msg.PHI = phi[:len(m.phi):len(m.phi)]
 		} else {
 			msg.PHI = make([]PHIValue, len(m.phi))
 		}
 		for i, p := range m.phi {
-			msg.PHI[i] = PHIValue{Field: m.str(a, p.field), Category: p.cat.String(), Value: m.str(a, p.val)}
+			// Field by field: a composite literal is built on the stack
+			// and copied, which stalls on reading back what was just
+			// written.
+			v := &msg.PHI[i]
+			v.Field, v.Category, v.Value = msg.PHIFields[p.field], p.cat.String(), m.str(a, p.val)
 		}
 	}
 	if len(m.sw) > 0 {

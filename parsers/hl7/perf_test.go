@@ -5,9 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/parsertest"
@@ -17,11 +19,11 @@ type discard struct{ n int }
 
 func (d *discard) Emit(time.Time, parser.Body) { d.n++ }
 
-// eventAllocs is what building one acknowledged message's event may
-// allocate: the block holding the Message with its string slices and PHI
-// values (eventBlock), and the arena string its values point into.
-// Nothing else may allocate per message in steady state.
-const eventAllocs = 2
+// eventAllocs is what building one message's event may allocate: the
+// block holding the Message with its string slices, PHI values and the
+// text its values point into (eventBlock). Nothing else may allocate per
+// message in steady state.
+const eventAllocs = 1
 
 func TestSteadyStateAllocs(t *testing.T) {
 	msg := mllp(adtUTF8("S1"))
@@ -45,6 +47,62 @@ func TestSteadyStateAllocs(t *testing.T) {
 	dup := testing.AllocsPerRun(200, func() { s.Feed(parser.ToClient, a, synthTS) })
 	if dup > 1 { // the duplicate_ack anomaly
 		t.Errorf("%v allocations per duplicate ACK", dup)
+	}
+}
+
+// TestSteadyStateAllocsCapture checks the benchmark capture's messages,
+// cut in TCP-sized pieces, allocate only their events: each answered at
+// once (acked), and 16 back to back before their ACKs (pipelined).
+func TestSteadyStateAllocsCapture(t *testing.T) {
+	const n, group = 64, 16
+	msgs, acks := benchConversation(n)
+	feed := func(s parser.Stream, dir parser.Direction, b []byte) {
+		for len(b) > 0 {
+			k := min(len(b), benchMSS)
+			s.Feed(dir, b[:k], synthTS)
+			b = b[k:]
+		}
+	}
+	var batches [][2][]byte
+	for i := 0; i < n; i += group {
+		var bt [2][]byte
+		for j := i; j < i+group; j++ {
+			bt[0] = append(bt[0], msgs[j]...)
+			bt[1] = append(bt[1], acks[j]...)
+		}
+		batches = append(batches, bt)
+	}
+	for _, c := range []struct {
+		name string
+		run  func(s parser.Stream)
+	}{
+		{"acked", func(s parser.Stream) {
+			for i := range msgs {
+				feed(s, parser.ToServer, msgs[i])
+				feed(s, parser.ToClient, acks[i])
+			}
+		}},
+		{"pipelined", func(s parser.Stream) {
+			for _, bt := range batches {
+				feed(s, parser.ToServer, bt[0])
+				feed(s, parser.ToClient, bt[1])
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			em := &discard{}
+			fl := parser.Flow{}
+			s := Factory.New(&fl, em, nil)
+			c.run(s) // warm up buffers and decoders
+			em.n = 0
+			per := testing.AllocsPerRun(20, func() { c.run(s) }) / n
+			if em.n != 21*n { // AllocsPerRun runs once more to warm up
+				t.Fatalf("%d events for %d messages", em.n, 21*n)
+			}
+			if per > eventAllocs {
+				t.Errorf("%v allocations per message, want at most %d (the event's own)", per, eventAllocs)
+			}
+		})
 	}
 }
 
@@ -177,5 +235,35 @@ func TestAgainstTshark(t *testing.T) {
 				t.Errorf("tshark: %v (%d ACKs); we: %v (%d ACKs)", wm, wa, gm, ga)
 			}
 		})
+	}
+}
+
+// TestBlockSizes checks each event block fills its heap size class: a
+// block one PHI value or a few text bytes larger would take the next.
+func TestBlockSizes(t *testing.T) {
+	classes := []uint64{768, 896, 1024, 1152, 1280, 1536, 2048}
+	if len(classes) != len(blockSizes) {
+		t.Fatalf("%d blocks, %d size classes", len(blockSizes), len(classes))
+	}
+	for i, b := range blockSizes {
+		got := uint64(1 << 62)
+		for range 5 { // the least of a few tries: nothing else allocates then
+			var ms0, ms1 runtime.MemStats
+			keep := make([]*Message, 64)
+			runtime.ReadMemStats(&ms0)
+			for k := range keep {
+				keep[k], _, _ = b.alloc()
+			}
+			runtime.ReadMemStats(&ms1)
+			got = min(got, (ms1.TotalAlloc-ms0.TotalAlloc)/uint64(len(keep)))
+		}
+		if got != classes[i] {
+			t.Errorf("block %d (%d PHI, %d text): %d bytes, want %d", i, b.phi, b.text, got, classes[i])
+		}
+		_, phi, text := b.alloc()
+		// 8: the heap's header in objects of this size that hold pointers.
+		if size := unsafe.Sizeof(Message{}) + uintptr(len(phi))*unsafe.Sizeof(PHIValue{}) + uintptr(len(text)) + 8; classes[i]-uint64(size) >= 8 {
+			t.Errorf("block %d: %d bytes used of %d", i, size, classes[i])
+		}
 	}
 }

@@ -152,9 +152,14 @@ type stream struct {
 	em      parser.Emitter
 	d       [2]dirState
 	pending [2][]pend // messages sent in each direction awaiting their ACK
+	pendBuf [2][]pend // the arrays pending lies in (pushPending)
 	seq     uint64
 	dec     decoders
 	intern  map[string]string
+	// segLists, fieldLists and catLists hold the lists events share.
+	segLists, fieldLists listCache
+	catLists             catCache
+	csMemo               csMemo
 }
 
 // pend is a message waiting for its acknowledgement.
@@ -215,17 +220,36 @@ type nextPos struct{ cr, lf, vt, fs int }
 // cached in *at.
 func find(b []byte, i int, at *int, c byte) int {
 	if *at < i {
-		*at = len(b)
-		if j := bytes.IndexByte(b[i:], c); j >= 0 {
-			*at = i + j
-		}
+		*at = indexFrom(b, i, c)
 	}
 	return *at
 }
 
-// term gives the index of the first terminator in b at or after i, or len(b).
+// indexFrom gives the index of the first c in b at or after i, or len(b).
+func indexFrom(b []byte, i int, c byte) int {
+	if j := bytes.IndexByte(b[i:], c); j >= 0 {
+		return i + j
+	}
+	return len(b)
+}
+
+// term gives the index of the first terminator in b at or after i, or
+// len(b). Only the searches whose cached answer lies behind i run again:
+// once per segment for CR, once per Feed or frame for the others.
 func (p *nextPos) term(b []byte, i int) int {
-	return min(find(b, i, &p.cr, cr), find(b, i, &p.lf, lf), find(b, i, &p.vt, startBlock), find(b, i, &p.fs, endBlock))
+	if p.cr < i {
+		p.cr = indexFrom(b, i, cr)
+	}
+	if p.lf < i {
+		p.lf = indexFrom(b, i, lf)
+	}
+	if p.vt < i {
+		p.vt = indexFrom(b, i, startBlock)
+	}
+	if p.fs < i {
+		p.fs = indexFrom(b, i, endBlock)
+	}
+	return min(p.cr, p.lf, p.vt, p.fs)
 }
 
 // Feed implements parser.Stream. It reads a segment's fields in place, from
@@ -297,15 +321,22 @@ func nonWhitespace(b []byte) int {
 // consumed accounts n bytes of the current segment.
 func (s *stream) consumed(d *dirState, n int, ts time.Time) {
 	d.off += int64(n)
+	if d.m.active {
+		d.m.bytes += int64(n)
+		if d.m.bytes > MaxMessageLen {
+			s.tooLarge(d, ts)
+		}
+	}
+}
+
+// tooLarge starts skipping a message past MaxMessageLen, once.
+func (s *stream) tooLarge(d *dirState, ts time.Time) {
 	m := &d.m
-	if !m.active {
+	if m.skipping {
 		return
 	}
-	m.bytes += int64(n)
-	if m.bytes > MaxMessageLen && !m.skipping {
-		m.skipping, m.truncated, d.skipSeg = true, true, true
-		s.anomaly(ts, d, "message_too_large", m.start, m.bytes, MaxMessageLen)
-	}
+	m.skipping, m.truncated, d.skipSeg = true, true, true
+	s.anomaly(ts, d, "message_too_large", m.start, m.bytes, MaxMessageLen)
 }
 
 // advance consumes n bytes, and one more when over is set: the message's
@@ -590,11 +621,8 @@ func (s *stream) segmentName(d *dirState, n uint32, ts time.Time) {
 		return
 	}
 	if len(m.segs) < MaxListedSegments {
-		if e != nil {
-			m.segs = append(m.segs, e.name())
-		} else {
-			m.segs = append(m.segs, s.internName(n))
-		}
+		m.segs = append(m.segs, uint64(n))
+		m.segHash = listHash(m.segHash, uint64(n))
 	}
 	m.segment(d.kind)
 }
@@ -694,9 +722,7 @@ func (s *stream) Close(_ parser.CloseReason, ts time.Time) {
 		if best == nil {
 			return
 		}
-		p := (*best)[0]
-		*best = (*best)[1:]
-		s.unanswered(p)
+		s.unanswered(popPending(best))
 	}
 }
 

@@ -42,11 +42,11 @@ func numberCandidate(r []byte, i int, sep byte) int {
 	if sep >= 0x20 && sep <= 0x39 {
 		sepw = lo8 * uint64(sep)
 	}
-	cnt, mixed := 0, false // the current run's digits; whether it has other bytes
-	b := r[i:]
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		b = b[8:]
+	// The current run's digits, and its other bytes (not zero: the run
+	// is mixed).
+	cnt, mix := 0, uint64(0)
+	for ; i+8 <= len(r); i += 8 {
+		x := binary.LittleEndian.Uint64(r[i:])
 		a := x & low7
 		lt := hi8 &^ (x | (a + 0x4646464646464646)) // ASCII below 0x3A
 		dg := (a + 0x5050505050505050) & lt         // '0'..'9'
@@ -61,17 +61,25 @@ func numberCandidate(r []byte, i int, sep byte) int {
 		nd := in &^ dg
 		if out == 0 {
 			cnt += highBits(dg)
-			mixed = mixed || nd != 0
+			mix |= nd
 			continue
 		}
-		if k, ok := runEnd(cnt, mixed, dg, nd, out); ok {
-			return len(r) - len(b) - 8 + k
+		// Only the run carried in can end here with runDigits digits: one
+		// inside the word has at most 7. It needs at least 3 carried.
+		if cnt > 2 {
+			if k, ok := runEnd(cnt, mix != 0, dg, nd, out); ok {
+				return i + k
+			}
+		}
+		if int64(out) < 0 {
+			cnt, mix = 0, 0 // the word's last byte ends a run
+			continue
 		}
 		sh := 64 - bits.LeadingZeros64(out) // the bytes after the last that ends a run
-		cnt, mixed = highBits(dg>>sh), nd>>sh != 0
+		cnt, mix = highBits(dg>>sh), nd>>sh
 	}
 	// The tail, padded with bytes that end runs.
-	x := loadWord(b, 0)
+	x := loadWord(r, i)
 	a := x & low7
 	lt := hi8 &^ (x | (a + 0x4646464646464646))
 	dg := (a + 0x5050505050505050) & lt
@@ -79,8 +87,8 @@ func numberCandidate(r []byte, i int, sep byte) int {
 	if sepw != 0 {
 		in &^= zeroBytes(x ^ sepw)
 	}
-	if k, ok := runEnd(cnt, mixed, dg, in&^dg, hi8&^in); ok {
-		return len(r) - len(b) + k
+	if k, ok := runEnd(cnt, mix != 0, dg, in&^dg, hi8&^in); ok {
+		return i + k
 	}
 	return -1
 }

@@ -1,6 +1,7 @@
 package hl7
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -103,4 +104,72 @@ func phiOf(rec *parsertest.Recorder) string {
 		}
 	}
 	return b.String()
+}
+
+// refCandidate is numberCandidate byte by byte: the offset of the last
+// byte of the first run from i on that qualifies, or -1.
+func refCandidate(r []byte, i int, sep byte) int {
+	cnt, other := 0, false
+	for j := i; j <= len(r); j++ {
+		if j < len(r) && r[j] >= 0x20 && r[j] <= 0x39 && r[j] != sep {
+			if isDigit(r[j]) {
+				cnt++
+			} else {
+				other = true
+			}
+			continue
+		}
+		if cnt >= runDigits && (other || cnt == 11 || cnt == 13 || cnt >= 17) {
+			return j - 1
+		}
+		cnt, other = 0, false
+	}
+	return -1
+}
+
+// TestNumberCandidateExact checks the word-at-a-time filter gives the very
+// offset the byte-at-a-time rule does, from every start, with separators
+// inside and outside the runs' bytes.
+func TestNumberCandidateExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 3))
+	for n := range 100000 {
+		v := randNumberText(r, 1+r.IntN(64))
+		sep := byte('|')
+		if n%3 == 1 {
+			sep = '-'
+		}
+		i := r.IntN(len(v))
+		if got, want := numberCandidate(v, i, sep), refCandidate(v, i, sep); got != want {
+			t.Fatalf("numberCandidate(%q, %d, %q) = %d, want %d", v, i, sep, got, want)
+		}
+	}
+}
+
+// TestComponents checks component and components3 against splitting with
+// the bytes package, delimiters absent (0) or equal included.
+func TestComponents(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	const alphabet = "ab^~&^~"
+	for range 20000 {
+		v := make([]byte, r.IntN(12))
+		for i := range v {
+			v[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		comp, rep := []byte{0, '^', '~'}[r.IntN(3)], []byte{0, '~', '^'}[r.IntN(3)]
+		first := v
+		if i := bytes.IndexByte(first, rep); rep != 0 && i >= 0 {
+			first = first[:i]
+		}
+		want := [][]byte{first}
+		if comp != 0 {
+			want = bytes.SplitN(first, []byte{comp}, 4)
+		}
+		for len(want) < 3 {
+			want = append(want, nil)
+		}
+		c1, c2, c3 := components3(v, comp, rep)
+		if !bytes.Equal(c1, want[0]) || !bytes.Equal(c2, want[1]) || !bytes.Equal(c3, want[2]) || !bytes.Equal(component(v, comp, rep), want[0]) {
+			t.Fatalf("%q comp %q rep %q: %q %q %q, want %q", v, comp, rep, c1, c2, c3, want[:3])
+		}
+	}
 }
