@@ -20,10 +20,13 @@ type bpfConfig struct {
 	SampleAfter uint64
 }
 
-type bpfCounter struct {
-	_       structs.HostLayout
-	Packets uint64
-	Bytes   uint64
+type bpfCounters struct {
+	_ structs.HostLayout
+	C [25]struct {
+		_       structs.HostLayout
+		Packets uint64
+		Bytes   uint64
+	}
 }
 
 type bpfFlowKey struct {

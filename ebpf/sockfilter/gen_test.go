@@ -64,3 +64,11 @@ func TestGenerateNoDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotsMatchProgram: Slots names every counter of the program's
+// per-CPU value, in order, and no more.
+func TestSlotsMatchProgram(t *testing.T) {
+	if n := len(bpfCounters{}.C); n != len(Slots) {
+		t.Fatalf("the program has %d counter slots, Slots lists %d", n, len(Slots))
+	}
+}

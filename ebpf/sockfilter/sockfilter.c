@@ -49,6 +49,12 @@ struct counter {
 	__u64 bytes;
 };
 
+/* Every slot in one per-CPU value: a frame touches several slots, and one
+ * map lookup serves them all. */
+struct counters {
+	struct counter c[SLOT_COUNT];
+};
+
 /* Config flags. */
 #define CFG_COUNT 1   /* counting on */
 #define CFG_FILTER 2  /* ignore lists on */
@@ -94,9 +100,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLOT_COUNT);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct counter);
+	__type(value, struct counters);
 } counters SEC(".maps");
 
 struct {
@@ -128,12 +134,12 @@ struct {
 	__type(value, __u64);
 } flow_bytes SEC(".maps");
 
-static __always_inline void count(__u32 slot, __u32 len)
+/* cs is this CPU's counters, or NULL when counting is off. */
+static __always_inline void count(struct counters *cs, __u32 slot, __u32 len)
 {
-	struct counter *c = bpf_map_lookup_elem(&counters, &slot);
-	if (c) {
-		c->packets++;
-		c->bytes += len;
+	if (cs && slot < SLOT_COUNT) {
+		cs->c[slot].packets++;
+		cs->c[slot].bytes += len;
 	}
 }
 
@@ -152,7 +158,7 @@ static __always_inline int port_slot(__u16 port)
 	return -1;
 }
 
-static __always_inline void syn_count(const __u8 *addr, __u16 port, int synack)
+static __always_inline void syn_count(struct counters *cs, const __u8 *addr, __u16 port, int synack)
 {
 	struct syn_key k = {};
 	__builtin_memcpy(k.addr, addr, 16);
@@ -179,7 +185,7 @@ static __always_inline void syn_count(const __u8 *addr, __u16 port, int synack)
 			else
 				v->syn++;
 		} else {
-			count(SLOT_SYN_MAP_FAIL, 0);
+			count(cs, SLOT_SYN_MAP_FAIL, 0);
 		}
 	}
 }
@@ -207,17 +213,17 @@ int medtap_sockfilter(struct __sk_buff *skb)
 	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
 	__u32 flags = cfg ? cfg->flags : 0;
 	__u32 len = skb->len;
-	int counting = flags & CFG_COUNT;
+	struct counters *cs = 0;
+	if (flags & CFG_COUNT)
+		cs = bpf_map_lookup_elem(&counters, &zero);
 
-	if (counting)
-		count(SLOT_ALL, len);
+	count(cs, SLOT_ALL, len);
 
 	if ((flags & CFG_FILTER) && skb->vlan_present) {
 		__u32 vid = skb->vlan_tci & 0x0fff;
 		__u8 *ig = bpf_map_lookup_elem(&ignore_vlans, &vid);
 		if (ig && *ig) {
-			if (counting)
-				count(SLOT_DROP_VLAN, len);
+			count(cs, SLOT_DROP_VLAN, len);
 			return 0;
 		}
 	}
@@ -236,8 +242,7 @@ int medtap_sockfilter(struct __sk_buff *skb)
 			__u32 vid = bpf_ntohs(inner[0]) & 0x0fff;
 			__u8 *ig = bpf_map_lookup_elem(&ignore_vlans, &vid);
 			if (ig && *ig) {
-				if (counting)
-					count(SLOT_DROP_VLAN, len);
+				count(cs, SLOT_DROP_VLAN, len);
 				return 0;
 			}
 		}
@@ -246,13 +251,23 @@ int medtap_sockfilter(struct __sk_buff *skb)
 	__u8 src[16] = {}, dst[16] = {};
 	__u8 l4;
 	__u32 l4off;
+	/* The first bytes of the transport header, when the IP header load
+	 * brought them along (helper calls are most of the program's cost). */
+	__u8 th[14];
+	int have_th = 0;
 	switch (proto) {
 	case ETH_P_IP: {
-		__u8 ip[20];
-		if (counting)
-			count(SLOT_ETH_IPV4, len);
-		if (bpf_skb_load_bytes(skb, off, ip, 20) < 0)
+		__u8 ip[34];
+		count(cs, SLOT_ETH_IPV4, len);
+		if (bpf_skb_load_bytes(skb, off, ip, 34) == 0) {
+			/* Without IP options the transport header follows. */
+			if ((ip[0] & 0x0f) == 5) {
+				__builtin_memcpy(th, &ip[20], 14);
+				have_th = 1;
+			}
+		} else if (bpf_skb_load_bytes(skb, off, ip, 20) < 0) {
 			goto short_frame;
+		}
 		l4 = ip[9];
 		src[10] = src[11] = dst[10] = dst[11] = 0xff;
 		__builtin_memcpy(&src[12], &ip[12], 4);
@@ -264,11 +279,14 @@ int medtap_sockfilter(struct __sk_buff *skb)
 		break;
 	}
 	case ETH_P_IPV6: {
-		__u8 ip6[40];
-		if (counting)
-			count(SLOT_ETH_IPV6, len);
-		if (bpf_skb_load_bytes(skb, off, ip6, 40) < 0)
+		__u8 ip6[54];
+		count(cs, SLOT_ETH_IPV6, len);
+		if (bpf_skb_load_bytes(skb, off, ip6, 54) == 0) {
+			__builtin_memcpy(th, &ip6[40], 14);
+			have_th = 1;
+		} else if (bpf_skb_load_bytes(skb, off, ip6, 40) < 0) {
 			goto short_frame;
+		}
 		l4 = ip6[6];
 		__builtin_memcpy(src, &ip6[8], 16);
 		__builtin_memcpy(dst, &ip6[24], 16);
@@ -276,18 +294,15 @@ int medtap_sockfilter(struct __sk_buff *skb)
 		break;
 	}
 	case ETH_P_ARP:
-		if (counting)
-			count(SLOT_ETH_ARP, len);
+		count(cs, SLOT_ETH_ARP, len);
 		goto keep;
 	default:
-		if (counting)
-			count(SLOT_ETH_OTHER, len);
+		count(cs, SLOT_ETH_OTHER, len);
 		goto keep;
 	}
 
 	if ((flags & CFG_FILTER) && (ignored_net(src) || ignored_net(dst))) {
-		if (counting)
-			count(SLOT_DROP_NET, len);
+		count(cs, SLOT_DROP_NET, len);
 		return 0;
 	}
 
@@ -296,10 +311,8 @@ int medtap_sockfilter(struct __sk_buff *skb)
 	__u32 thl = 0;
 	switch (l4) {
 	case 6: {
-		__u8 th[14];
-		if (counting)
-			count(SLOT_IP_TCP, len);
-		if (bpf_skb_load_bytes(skb, l4off, th, 14) < 0)
+		count(cs, SLOT_IP_TCP, len);
+		if (!have_th && bpf_skb_load_bytes(skb, l4off, th, 14) < 0)
 			goto keep;
 		sport = (__u16)th[0] << 8 | th[1];
 		dport = (__u16)th[2] << 8 | th[3];
@@ -308,44 +321,38 @@ int medtap_sockfilter(struct __sk_buff *skb)
 		break;
 	}
 	case 17: {
-		__u8 uh[4];
-		if (counting)
-			count(SLOT_IP_UDP, len);
-		if (bpf_skb_load_bytes(skb, l4off, uh, 4) < 0)
+		count(cs, SLOT_IP_UDP, len);
+		if (!have_th && bpf_skb_load_bytes(skb, l4off, th, 4) < 0)
 			goto keep;
-		sport = (__u16)uh[0] << 8 | uh[1];
-		dport = (__u16)uh[2] << 8 | uh[3];
+		sport = (__u16)th[0] << 8 | th[1];
+		dport = (__u16)th[2] << 8 | th[3];
 		break;
 	}
 	case 1:
-		if (counting)
-			count(SLOT_IP_ICMP, len);
+		count(cs, SLOT_IP_ICMP, len);
 		goto keep;
 	case 58:
-		if (counting)
-			count(SLOT_IP_ICMPV6, len);
+		count(cs, SLOT_IP_ICMPV6, len);
 		goto keep;
 	case 132:
-		if (counting)
-			count(SLOT_IP_SCTP, len);
+		count(cs, SLOT_IP_SCTP, len);
 		goto keep;
 	default:
-		if (counting)
-			count(SLOT_IP_OTHER, len);
+		count(cs, SLOT_IP_OTHER, len);
 		goto keep;
 	}
 
-	if (counting) {
+	if (cs) {
 		int ps = port_slot(dport);
 		if (ps < 0)
 			ps = port_slot(sport);
 		if (ps >= 0)
-			count(ps, len);
+			count(cs, ps, len);
 		if (l4 == 6 && (tcpflags & 0x02)) { /* SYN */
 			if (tcpflags & 0x10)        /* SYN-ACK: the server sent it */
-				syn_count(src, sport, 1);
+				syn_count(cs, src, sport, 1);
 			else
-				syn_count(dst, dport, 0);
+				syn_count(cs, dst, dport, 0);
 		}
 	}
 
@@ -371,8 +378,7 @@ int medtap_sockfilter(struct __sk_buff *skb)
 			} else {
 				__u64 before = __sync_fetch_and_add(seen, payload);
 				if (before >= cfg->sample_after) {
-					if (counting)
-						count(SLOT_TRUNCATED, len);
+					count(cs, SLOT_TRUNCATED, len);
 					return hdrs;
 				}
 			}
@@ -380,15 +386,12 @@ int medtap_sockfilter(struct __sk_buff *skb)
 	}
 
 keep:
-	if (counting)
-		count(SLOT_KEEP, len);
+	count(cs, SLOT_KEEP, len);
 	return len;
 
 short_frame:
-	if (counting) {
-		count(SLOT_SHORT, len);
-		count(SLOT_KEEP, len);
-	}
+	count(cs, SLOT_SHORT, len);
+	count(cs, SLOT_KEEP, len);
 	return len;
 }
 

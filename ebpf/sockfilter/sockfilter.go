@@ -182,15 +182,15 @@ func (f *Filter) Close() error { return f.objs.Close() }
 // Counters reads every counter, summed over CPUs, in Slots order.
 func (f *Filter) Counters() ([]Counter, error) {
 	out := make([]Counter, len(Slots))
-	vals := make([]bpfCounter, f.ncpu)
+	vals := make([]bpfCounters, f.ncpu)
+	if err := f.objs.Counters.Lookup(uint32(0), &vals); err != nil {
+		return nil, fmt.Errorf("eBPF counters map: %w", err)
+	}
 	for i, s := range Slots {
 		out[i].Slot = s
-		if err := f.objs.Counters.Lookup(uint32(i), &vals); err != nil {
-			return nil, fmt.Errorf("eBPF counters map, slot %d: %w", i, err)
-		}
 		for _, v := range vals {
-			out[i].Packets += v.Packets
-			out[i].Bytes += v.Bytes
+			out[i].Packets += v.C[i].Packets
+			out[i].Bytes += v.C[i].Bytes
 		}
 	}
 	return out, nil
