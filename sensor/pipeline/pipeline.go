@@ -424,8 +424,20 @@ func (w *worker) emit() {
 	if !slices.IsSortedFunc(w.res.events, cmpKey) {
 		slices.SortStableFunc(w.res.events, cmpKey)
 	}
-	buf := w.res.json[:0]
-	for _, e := range w.res.events {
+	if w.n > 1 {
+		// With one worker the merger encodes instead (merge): the worker
+		// is then the run's critical path, and the merger's core has room.
+		w.res.json = encodeLines(w.res.events, w.res.json[:0])
+	}
+	w.out <- w.res
+	w.res = <-w.results
+	w.table.Begin(w.res.events)
+}
+
+// encodeLines sets each event's Line to its JSON encoding, the lines back
+// to back in buf, and returns buf.
+func encodeLines(evs []*event.Event, buf []byte) []byte {
+	for _, e := range evs {
 		start := len(buf)
 		var err error
 		if buf, err = e.AppendJSON(buf); err != nil {
@@ -437,17 +449,14 @@ func (w *worker) emit() {
 	// A later append may have moved the buffer: point the lines at the
 	// final one.
 	off := 0
-	for _, e := range w.res.events {
+	for _, e := range evs {
 		if e.Line != nil {
 			n := len(e.Line)
 			e.Line = buf[off : off+n : off+n]
 			off += n
 		}
 	}
-	w.res.json = buf
-	w.out <- w.res
-	w.res = <-w.results
-	w.table.Begin(w.res.events)
+	return buf
 }
 
 // merge takes one result per worker per round and writes the round's events
@@ -471,6 +480,9 @@ func merge(workers []*worker, sink Sink) error {
 			return sinkErr
 		}
 		merged = mergeSorted(merged[:0], res)
+		if len(workers) == 1 {
+			res[0].json = encodeLines(merged, res[0].json[:0])
+		}
 		if sinkErr == nil && len(merged) > 0 {
 			sinkErr = sink.Write(merged)
 		}

@@ -119,6 +119,14 @@ awk -v ron="${BEST_RX[on]}" -v roff="${BEST_RX[off]}" -v gon="${BEST_GEN[on]}" -
 	printf "receive rate: %d vs %d pps (%+.1f%%)\n", ron, roff, (ron / roff - 1) * 100
 	printf "generator rate (the filter runs in the sender'"'"'s softirq on a veth): %d vs %d pps (%+.1f%%)\n", gon, goff, (gon / goff - 1) * 100
 	printf "medtap CPU per frame: %d vs %d ns (%+.1f%%)\n", con, coff, (con / coff - 1) * 100 }'
+# The program's own time per frame, timed by the kernel (BPF_PROG_TEST_RUN),
+# against the time the kernel spends per frame at the generator's maximum.
+KNS=$($GO test -run '^$' -bench 'Program/count/tcp-data' -benchtime 200000x ./ebpf/sockfilter/ 2>/dev/null |
+	awk '/kernel-ns\/frame/ {for (i = 1; i < NF; i++) if ($(i + 1) == "kernel-ns/frame") print $i}')
+if [ -n "$KNS" ]; then
+	awk -v k="$KNS" -v g="${BEST_GEN[on]}" 'BEGIN {
+		printf "program time per data frame (BPF_PROG_TEST_RUN): %d ns, %.1f%% of the %d ns per frame at the generator'"'"'s maximum\n", k, k * g / 1e9 * 100, 1e9 / g }'
+fi
 
 printf "\n3. drop-free rate (highest fixed rate with 0 kernel drops; %d s per step)\n" "$DUR"
 for rcv in off on tcpdump; do
