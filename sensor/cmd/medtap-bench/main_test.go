@@ -20,6 +20,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -o) shift; d=$1 ;;
     --workers) shift; w=$1 ;;
+    --disable-parsers) shift ;;
     *) f=$1 ;;
   esac
   shift
@@ -131,7 +132,7 @@ func TestBench(t *testing.T) {
 	t.Log("\n" + text)
 	for _, want := range []string{`medtap-bench "unit"`, "clean " + clean, "lossy " + lossy, "1000 packets", "medtap analyze",
 		"tcpdump", "tshark", "analyze vs tshark speed-up", "analyze vs tcpdump speed-up", "ns/packet, 1 worker",
-		"peak RSS", "lossy throughput vs clean"} {
+		"peak RSS", "lossy throughput vs clean", "HL7 share (vs --disable-parsers hl7)", "medtap analyze, no hl7"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -139,7 +140,7 @@ func TestBench(t *testing.T) {
 	if exitCode(rep, false) != 0 {
 		t.Error("exit code != 0 with all tools working")
 	}
-	if len(rep.Files) != 2 || len(rep.Targets) != 5 {
+	if len(rep.Files) != 2 || len(rep.Targets) != 6 {
 		t.Fatalf("%d files, %d targets", len(rep.Files), len(rep.Targets))
 	}
 	for _, fr := range rep.Files {
@@ -147,6 +148,9 @@ func TestBench(t *testing.T) {
 			want := 2
 			if tr.Name == "tshark" {
 				want = 1
+			}
+			if tr.Name == "medtap-nohl7" && fr.Role == "lossy" {
+				continue // run on the clean capture only
 			}
 			if tr.Status != "ok" || tr.Runs != want || tr.BestSec <= 0 || tr.NsPerPkt <= 0 || tr.PeakRSS <= 0 {
 				t.Errorf("%s on %s: %+v", tr.Name, fr.Path, tr)
@@ -191,7 +195,7 @@ func TestBenchMissingAndFailing(t *testing.T) {
 	}
 	for _, tr := range rep.Files[0].Tools {
 		switch tr.Name {
-		case "medtap", "medtap-1w":
+		case "medtap", "medtap-1w", "medtap-nohl7":
 			if tr.Status != "error" {
 				t.Errorf("%s: status %s", tr.Name, tr.Status)
 			}
