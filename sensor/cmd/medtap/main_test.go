@@ -282,3 +282,23 @@ func TestNoPatientValueInAnyOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestDisableParsers(t *testing.T) {
+	const capture = "../../../pcaps/hl7-mllp.pcap"
+	code, stdout, stderr := medtap("analyze", "-q", capture)
+	if code != exitOK || !strings.Contains(stdout, `"event_type":"hl7"`) {
+		t.Fatalf("hl7 on: exit %d, no hl7 event: %s", code, stderr)
+	}
+	code, stdout, stderr = medtap("analyze", "-q", "--disable-parsers", " tls, hl7", capture)
+	if code != exitOK || strings.Contains(stdout, `"event_type":"hl7"`) || !strings.Contains(stdout, `"app_proto":"unknown"`) {
+		t.Errorf("hl7 off: exit %d, want flow records only, app_proto unknown: %s %.300s", code, stderr, stdout)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr = medtap("analyze", "-o", out, "--disable-parsers", "hl8", capture)
+	if code != exitFailure || !strings.HasPrefix(stderr, `medtap analyze: --disable-parsers: no parser named "hl8"; the parsers are: dicom, hl7,`) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("unknown parser: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("output written despite the bad flag")
+	}
+}
