@@ -27,20 +27,21 @@ func newBlockOf[P, T any]() (*Message, []PHIValue, []byte) {
 }
 
 // blockSizes lists the blocks, smallest first: their PHI and text room
-// and their allocator. Message is 520 bytes and PHIValue 48 on 64-bit
+// and their allocator. Message is 544 bytes and PHIValue 48 on 64-bit
 // platforms, and the heap keeps an 8-byte header in such objects;
 // TestBlockSizes checks each block fills its size class.
 var blockSizes = [...]struct {
 	phi, text int
 	alloc     func() (*Message, []PHIValue, []byte)
 }{
-	{0, 240, newBlockOf[[0]PHIValue, [240]byte]},   // 768
-	{4, 176, newBlockOf[[4]PHIValue, [176]byte]},   // 896
-	{6, 208, newBlockOf[[6]PHIValue, [208]byte]},   // 1024
-	{8, 240, newBlockOf[[8]PHIValue, [240]byte]},   // 1152
-	{10, 272, newBlockOf[[10]PHIValue, [272]byte]}, // 1280
-	{12, 432, newBlockOf[[12]PHIValue, [432]byte]}, // 1536
-	{16, 752, newBlockOf[[16]PHIValue, [752]byte]}, // 2048
+	{0, 216, newBlockOf[[0]PHIValue, [216]byte]},   // 768
+	{4, 152, newBlockOf[[4]PHIValue, [152]byte]},   // 896
+	{6, 184, newBlockOf[[6]PHIValue, [184]byte]},   // 1024
+	{8, 216, newBlockOf[[8]PHIValue, [216]byte]},   // 1152
+	{9, 296, newBlockOf[[9]PHIValue, [296]byte]},   // 1280
+	{10, 376, newBlockOf[[10]PHIValue, [376]byte]}, // 1408
+	{12, 408, newBlockOf[[12]PHIValue, [408]byte]}, // 1536
+	{16, 728, newBlockOf[[16]PHIValue, [728]byte]}, // 2048
 }
 
 // newBlock allocates the smallest block with room for nphi PHI values and

@@ -17,8 +17,8 @@
 //     and limits, and the pairing of messages with their ACKs by MSA-2;
 //   - events (event.go, json.go, block.go, lists.go): the [Message] body,
 //     built in one allocation with the lists it shares with the stream's
-//     earlier events, its encoding/json identical AppendJSON, and
-//     anomalies.
+//     earlier events (each with its JSON, encoded once), its
+//     encoding/json identical AppendJSON, and anomalies.
 //
 // Values from the wire are kept only where detection needs them, in fields
 // tagged `json:"-"` ([Message.PHI]); the JSON carries field names and PHI

@@ -82,6 +82,8 @@ type Message struct {
 	EquipmentIDs []string `json:"equipment_ids,omitempty"`
 
 	ackLatency float64
+	// The shared lists' encodings (lists.go), for AppendJSON.
+	segmentsJSON, phiCategoriesJSON, phiFieldsJSON *sharedList
 }
 
 // EventType implements parser.Body.

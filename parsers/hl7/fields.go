@@ -57,7 +57,9 @@ func (s *stream) fields(d *dirState, r []byte, f int) {
 			end = i + bits.TrailingZeros64(z)>>3
 			z &= z - 1
 		}
-		if pos&1 != 0 {
+		// An empty field gives nothing by position (positional checks
+		// empty), but in MSA, whose fields it takes as they are.
+		if pos&1 != 0 && (end > start || k == segMSA) {
 			s.positional(d, k, f, fieldText(r[start:end]))
 		}
 		if cand >= 0 && cand < end {
@@ -83,12 +85,14 @@ func wordZero(r []byte, i int) uint64 {
 	if i+8 <= len(r) {
 		return binary.LittleEndian.Uint64(r[i:])
 	}
-	var x uint64
-	for k, c := range r[i:] {
-		x |= uint64(c) << (8 * k)
-	}
-	return x
+	return tailZero(r, i)
 }
+
+// tailZero is wordZero at the end of r, out of line so that wordZero is
+// inlined in the walks over separators.
+//
+//go:noinline
+func tailZero(r []byte, i int) uint64 { return tailWord(r, i, 0) }
 
 // mshBlock takes MSH fields f, f+1... from r: MSH-2 at once, the rest kept
 // raw (mshFields).

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/parsertest"
 	"github.com/medtap/medtap/sensor/event"
 )
@@ -185,4 +189,107 @@ func BenchmarkAppendJSON(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
 	})
+}
+
+// TestJSONPlain checks the word-at-a-time test for strings written as they
+// are against its definition, for every byte at every place of strings up
+// to three words long.
+func TestJSONPlain(t *testing.T) {
+	plain := func(c byte) bool {
+		return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	for n := 1; n <= 24; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Repeat([]byte{'a'}, n)
+				b[at] = byte(c)
+				if got := jsonPlain(string(b)); got != plain(byte(c)) {
+					t.Fatalf("jsonPlain(%q) = %v", b, got)
+				}
+			}
+		}
+	}
+	if !jsonPlain("") {
+		t.Error(`jsonPlain("") = false`)
+	}
+}
+
+// TestAppendQuoted checks appendQuoted against parser.AppendJSONString
+// after its key, for every byte at every place of values up to three
+// words long and keys of every length, into buffers with and without
+// room.
+func TestAppendQuoted(t *testing.T) {
+	for kn := 1; kn <= 40; kn++ {
+		key := strings.Repeat("k", kn-1) + `"`
+		for n := 0; n <= 24; n++ {
+			for at := 0; at < max(n, 1); at++ {
+				for c := 0; c < 256; c += 1 + 6*(kn%3) {
+					b := bytes.Repeat([]byte{'a'}, n)
+					if n > 0 {
+						b[at] = byte(c)
+					}
+					v := string(b)
+					for _, dst := range [][]byte{nil, make([]byte, 3, 64)} {
+						want := parser.AppendJSONString(append(slices.Clone(dst), key[:kn-1]...), v)
+						if got := appendQuoted(slices.Clone(dst), key, v); !bytes.Equal(got, want) {
+							t.Fatalf("appendQuoted(%q, %q) = %q, want %q", key, v, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSharedListJSON checks that AppendJSON writes a Message's lists, not
+// the encodings of the shared lists it was built with, once they are
+// replaced.
+func TestSharedListJSON(t *testing.T) {
+	msgs, acks := benchConversation(8)
+	var chunks [][]byte
+	for i := range msgs {
+		chunks = append(chunks, msgs[i], acks[i])
+	}
+	for _, e := range parsertest.Replay(Factory, conv(chunks...), parsertest.Whole, nil).Events {
+		m := e.Body.(*Message)
+		if m.segmentsJSON == nil || m.phiFieldsJSON == nil || m.phiCategoriesJSON == nil {
+			t.Fatalf("event %s without shared list encodings", m.ControlID)
+		}
+		m.Segments = append([]string{"ZZ<"}, m.Segments[1:]...)
+		m.PHIFields = m.PHIFields[:len(m.PHIFields)-1]
+		m.PHICategories = slices.Clone(m.PHICategories)
+		m.PHICategories[0] = "other"
+		compareJSON(t, m)
+	}
+}
+
+// TestAppendJSONFloat checks the microsecond fast path of appendJSONFloat
+// against strconv's shortest formatting, on latencies as the parser
+// computes them (time differences in seconds) and on doubles near them.
+func TestAppendJSONFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	check := func(f float64) {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONFloat(nil, f); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+	for range 300000 {
+		us := r.Int64N(1 << r.IntN(50))
+		d := time.Duration(us) * time.Microsecond
+		if r.IntN(4) == 0 {
+			d += time.Duration(r.IntN(1000)) // nanoseconds too
+		}
+		f := d.Seconds()
+		check(f)
+		check(math.Nextafter(f, 0))
+		check(math.Nextafter(f, 2e9))
+		check(float64(us) / 1e6)
+	}
+	for _, f := range []float64{1e-6, 1e-7, 0.1, 1, 999999999.999999, 1e9, 1e9 - 1e-6, 123456.7, 5e-324} {
+		check(f)
+	}
 }

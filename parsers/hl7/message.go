@@ -212,6 +212,11 @@ func (s *stream) positional(d *dirState, k segKind, f int, raw []byte) {
 // subcomponent characters (and truncation from v2.7, ignored).
 func (s *stream) encodingChars(d *dirState, raw []byte) {
 	m := &d.m
+	if string(raw) == `^~\&` && m.sep != '^' && m.sep != '~' && m.sep != '\\' && m.sep != '&' {
+		// The standard characters, checked at once.
+		m.comp, m.rep, m.esc, m.sub, m.plainDelims = '^', '~', '\\', '&', true
+		return
+	}
 	var enc [4]byte
 	for i := 0; i < len(enc) && i < len(raw); i++ {
 		enc[i] = raw[i]
@@ -317,7 +322,9 @@ walk:
 	start := 0
 	for k, end := range ends[:nf] {
 		if f := 3 + k; plain && f <= 16 {
-			s.mshPlain(d, f, base+start, end-start)
+			if mshPlainFields&(1<<f) != 0 {
+				s.mshPlain(d, f, base+start, end-start)
+			}
 		} else {
 			s.mshValue(d, f, b[start:end])
 		}
@@ -325,6 +332,10 @@ walk:
 	}
 	m.mshRaw, m.mshHas = m.mshRaw[:0], false
 }
+
+// mshPlainFields are the header fields mshPlain takes: MSH-7 (time),
+// MSH-8 (security), MSH-13 and MSH-14 are not kept.
+const mshPlainFields = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<9 | 1<<10 | 1<<11 | 1<<12 | 1<<15 | 1<<16
 
 // mshPlain takes header field f (3..16) from the arena, where it lies
 // as it came (n bytes at off) and is plain ASCII under the standard
@@ -897,13 +908,14 @@ func (s *stream) build(d *dirState) (*Message, string) {
 	msg.AcceptAckType, msg.AppAckType, msg.Charset = m.str(a, m.aat), m.str(a, m.apat), charsetNames[cs]
 	msg.SegmentCount, msg.Bytes, msg.Truncated = m.segCount, m.bytes, m.truncated
 	if len(m.segs) > 0 {
-		msg.Segments = s.segmentList(m)
+		msg.Segments, msg.segmentsJSON = s.segmentList(m)
 	}
 	if m.cats != 0 {
-		msg.PHICategories = s.catLists.list(m.cats)
+		msg.phiCategoriesJSON = s.catLists.list(m.cats)
+		msg.PHICategories = msg.phiCategoriesJSON.list
 	}
 	if len(m.fields) > 0 {
-		msg.PHIFields = s.fieldLists.fieldList(m)
+		msg.PHIFields, msg.phiFieldsJSON = s.fieldLists.fieldList(m)
 	}
 	if len(m.phi) > 0 {
 		if len(m.phi) <= len(phi) {

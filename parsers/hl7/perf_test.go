@@ -241,7 +241,7 @@ func TestAgainstTshark(t *testing.T) {
 // TestBlockSizes checks each event block fills its heap size class: a
 // block one PHI value or a few text bytes larger would take the next.
 func TestBlockSizes(t *testing.T) {
-	classes := []uint64{768, 896, 1024, 1152, 1280, 1536, 2048}
+	classes := []uint64{768, 896, 1024, 1152, 1280, 1408, 1536, 2048}
 	if len(classes) != len(blockSizes) {
 		t.Fatalf("%d blocks, %d size classes", len(blockSizes), len(classes))
 	}

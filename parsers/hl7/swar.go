@@ -78,8 +78,8 @@ func numberCandidate(r []byte, i int, sep byte) int {
 		sh := 64 - bits.LeadingZeros64(out) // the bytes after the last that ends a run
 		cnt, mix = highBits(dg>>sh), nd>>sh
 	}
-	// The tail, padded with bytes that end runs.
-	x := loadWord(r, i)
+	// The tail, padded with bytes that end runs ('A').
+	x := tailWord(r, i, lo8*'A')
 	a := x & low7
 	lt := hi8 &^ (x | (a + 0x4646464646464646))
 	dg := (a + 0x5050505050505050) & lt
@@ -106,15 +106,20 @@ func runEnd(cnt int, mixed bool, dg, nd, out uint64) (int, bool) {
 	return 0, false
 }
 
-// loadWord reads 8 bytes of r from i, padded past its end with a byte that
-// ends runs.
-func loadWord(r []byte, i int) uint64 {
-	if i+8 <= len(r) {
-		return binary.LittleEndian.Uint64(r[i:])
+// tailWord reads the last bytes of r, from i (len(r)-8 < i <= len(r)),
+// padded to 8 with pad's byte (pad is lo8 times it). When r is longer than its tail, they
+// are read with the bytes before them in one load, not one at a time.
+func tailWord(r []byte, i int, pad uint64) uint64 {
+	n := len(r) - i // 0..7 bytes
+	if len(r) >= 8 {
+		// A shift by 64 (n == 0) gives 0 in Go.
+		return binary.LittleEndian.Uint64(r[len(r)-8:])>>(8*(8-n)) | pad<<(8*n)
 	}
-	t := [8]byte{'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A'}
-	copy(t[:], r[i:])
-	return binary.LittleEndian.Uint64(t[:])
+	x := pad << (8 * n)
+	for k, c := range r[i:] {
+		x |= uint64(c) << (8 * k)
+	}
+	return x
 }
 
 // highBits counts the bytes of m with their high bit set; m has no other

@@ -2,6 +2,7 @@ package hl7
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -170,6 +171,26 @@ func TestComponents(t *testing.T) {
 		c1, c2, c3 := components3(v, comp, rep)
 		if !bytes.Equal(c1, want[0]) || !bytes.Equal(c2, want[1]) || !bytes.Equal(c3, want[2]) || !bytes.Equal(component(v, comp, rep), want[0]) {
 			t.Fatalf("%q comp %q rep %q: %q %q %q, want %q", v, comp, rep, c1, c2, c3, want[:3])
+		}
+	}
+}
+
+// TestTailWord checks the one-load read of a slice's tail against
+// padding a copy, for every length and start.
+func TestTailWord(t *testing.T) {
+	for _, c := range []byte{0, 'A', 0xff} {
+		for n := 0; n <= 20; n++ {
+			r := make([]byte, n)
+			for i := range r {
+				r[i] = byte(0x90 + i)
+			}
+			for i := max(0, n-7); i <= n; i++ {
+				want := bytes.Repeat([]byte{c}, 8)
+				copy(want, r[i:])
+				if got := tailWord(r, i, lo8*uint64(c)); got != binary.LittleEndian.Uint64(want) {
+					t.Fatalf("tailWord(%d bytes, %d, %#x) = %#x, want % x", n, i, c, got, want)
+				}
+			}
 		}
 	}
 }
