@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -147,5 +148,109 @@ func TestFilterVerdicts(t *testing.T) {
 		if n[k] != v {
 			t.Errorf("%s = %d, want %d", k, n[k], v)
 		}
+	}
+}
+
+// withPayload writes p over the start of a frame's payload (the last n
+// bytes of frameOf's frame, n its payload length).
+func withPayload(f []byte, p string) []byte {
+	off := len(f) - int(binary.BigEndian.Uint16(f[16:18])) + 40 // IPv4 total length minus IP and TCP headers
+	copy(f[off:], p)
+	return f
+}
+
+// withFlags sets the TCP flags of an untagged frame from frameOf.
+func withFlags(f []byte, flags byte) []byte {
+	f[14+20+13] = flags
+	return f
+}
+
+// TestKeepWhole checks that bulk sampling cuts an unmarked flow past its
+// threshold and starts it afresh on a SYN, but leaves whole a flow
+// userspace marked keep-whole (both directions) and one whose first
+// payload opens MLLP + HL7 or ASTM.
+func TestKeepWhole(t *testing.T) {
+	livetest.Require(t)
+	if err := sockfilter.Probe(); err != nil {
+		t.Skipf("eBPF unavailable: %v", err)
+	}
+	p := livetest.NewPair(t)
+	p.NoOffloads(t)
+	f, err := sockfilter.Load(sockfilter.Config{SampleAfter: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// Marked by the server's side first: the key does not depend on order.
+	if err := f.KeepWhole(netip.MustParseAddrPort("10.1.0.2:2575"), netip.MustParseAddrPort("10.1.0.1:40000")); err != nil {
+		t.Fatal(err)
+	}
+	var c *live.Capture
+	if err := livetest.In(p.B, func() error {
+		c, err = live.Open(live.Config{Interfaces: []string{p.IfB}, Workers: 1, FilterFD: f.FD(), BlockCount: 4})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	frames := [][]byte{
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 2575, 600), // marked: 600
+		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 2575, 40000, 600), // 1200
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 2575, 600), // past the threshold, whole
+		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 2575, 40000, 600), // whole
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40001, 104, 600),  // unmarked: 600
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40001, 104, 600),  // 1200
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40001, 104, 600),  // cut
+		// A new connection on the same addresses and ports counts afresh.
+		withFlags(frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40001, 104, 0), 0x02),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40001, 104, 600), // whole
+		// Unmarked, but the first payload opens MLLP before an HL7 header:
+		// the kernel keeps the flow whole by itself.
+		withPayload(frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40002, 6661, 600), "\x0bMSH|^~\\&|"),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40002, 6661, 600),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40002, 6661, 600), // whole
+		// An ASTM E1381 ENQ alone first does the same.
+		withPayload(frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40003, 7000, 1), "\x05"),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40003, 7000, 600),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40003, 7000, 600),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40003, 7000, 600), // whole
+		// An MLLP start block before anything but a header is not enough.
+		withPayload(frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40004, 6661, 600), "\x0bXYZ"),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40004, 6661, 600),
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40004, 6661, 600), // cut
+	}
+	if err := livetest.In(p.A, func() error {
+		ifi, err := net.InterfaceByName(p.IfA)
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		for _, fr := range frames {
+			if err := unix.Sendto(fd, fr, 0, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var caplens []int
+	src := c.Sources()[0]
+	deadline := time.Now().Add(3 * time.Second)
+	for len(caplens) < len(frames) && time.Now().Before(deadline) {
+		if _, err := src.Read(func(pk *capture.Packet) { caplens = append(caplens, len(pk.Data)) }, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []int{654, 654, 654, 654, 654, 654, 54, 54, 654, 654, 654, 654, 55, 654, 654, 654, 654, 654, 54}
+	if !slices.Equal(caplens, want) {
+		t.Errorf("captured lengths %v, want %v", caplens, want)
+	}
+	if n := f.KeptWhole.Load(); n != 1 {
+		t.Errorf("KeptWhole = %d, want 1", n)
 	}
 }

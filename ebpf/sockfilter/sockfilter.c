@@ -14,7 +14,8 @@
  *  2. Filtering: frames on ignored VLANs or from/to ignored networks are
  *     not copied (verdict 0). Bulk sampling: once a TCP flow has carried
  *     sample_after payload bytes, later segments are cut to their headers
- *     (the rest is counted, not copied).
+ *     (the rest is counted, not copied), unless userspace marked the flow
+ *     keep-whole (flow_bytes).
  *
  * Every verdict is counted. Map layouts are mirrored in loader.go. */
 #include "medtap_bpf.h"
@@ -127,12 +128,42 @@ struct {
 	__type(value, __u8);
 } ignore_nets SEC(".maps");
 
+/* Payload bytes seen per TCP flow, for bulk sampling. KEEP_WHOLE in a
+ * flow's value marks a message protocol where every message matters (HL7,
+ * ASTM, a declared framing): the sampling never cuts it. The program sets
+ * it when a flow's first payload opens MLLP or ASTM (message_start);
+ * userspace sets it once it recognises the flow by content, for the rest.
+ * Adding payload keeps the bit. */
+#define KEEP_WHOLE (1ULL << 63)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
 	__type(value, __u64);
 } flow_bytes SEC(".maps");
+
+/* message_start reports whether a flow's first payload opens a message
+ * protocol the sampling must keep whole, so that no message is cut while
+ * userspace has yet to recognise the flow: an MLLP start block before an
+ * HL7 header (MSH, or FHS/BHS for a batch), or an ASTM E1381 ENQ. */
+static __always_inline int message_start(struct __sk_buff *skb, __u32 off, __u64 payload)
+{
+	__u8 h[4];
+	if (payload >= 4) {
+		if (bpf_skb_load_bytes(skb, off, h, 4) < 0)
+			return 0;
+		if (h[0] == 0x0b && h[2] == 'H' && h[3] == 'S' && (h[1] == 'F' || h[1] == 'B'))
+			return 1;
+		return h[0] == 0x0b && h[1] == 'M' && h[2] == 'S' && h[3] == 'H';
+	}
+	if (payload == 1) {
+		if (bpf_skb_load_bytes(skb, off, h, 1) < 0)
+			return 0;
+		return h[0] == 0x05;
+	}
+	return 0;
+}
 
 /* cs is this CPU's counters, or NULL when counting is off. */
 static __always_inline void count(struct counters *cs, __u32 slot, __u32 len)
@@ -358,7 +389,9 @@ int medtap_sockfilter(struct __sk_buff *skb)
 
 	if ((flags & CFG_SAMPLE) && l4 == 6 && cfg && thl >= 20) {
 		__u32 hdrs = l4off + thl;
-		if (len > hdrs) {
+		/* A SYN starts a new connection, which may reuse an old one's
+		 * addresses and ports: it starts counting afresh. */
+		if (len > hdrs || (tcpflags & 0x02)) {
 			struct flow_key fk = {};
 			if (addr_less(src, dst)) {
 				__builtin_memcpy(fk.lo, src, 16);
@@ -371,13 +404,20 @@ int medtap_sockfilter(struct __sk_buff *skb)
 				fk.lo_port = dport;
 				fk.hi_port = sport;
 			}
+			if (tcpflags & 0x02) {
+				bpf_map_delete_elem(&flow_bytes, &fk);
+				goto keep;
+			}
 			__u64 payload = len - hdrs;
 			__u64 *seen = bpf_map_lookup_elem(&flow_bytes, &fk);
 			if (!seen) {
-				bpf_map_update_elem(&flow_bytes, &fk, &payload, BPF_NOEXIST);
+				__u64 v = payload;
+				if (message_start(skb, hdrs, payload))
+					v |= KEEP_WHOLE;
+				bpf_map_update_elem(&flow_bytes, &fk, &v, BPF_NOEXIST);
 			} else {
 				__u64 before = __sync_fetch_and_add(seen, payload);
-				if (before >= cfg->sample_after) {
+				if (before >= cfg->sample_after && !(before & KEEP_WHOLE)) {
 					count(cs, SLOT_TRUNCATED, len);
 					return hdrs;
 				}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
@@ -33,11 +34,18 @@ const (
 	cfgSample = 4
 )
 
+// keepWhole marks a flow_bytes value (KEEP_WHOLE in sockfilter.c).
+const keepWhole = 1 << 63
+
 // Limits of the filter's maps (max_entries in sockfilter.c).
 const (
 	MaxIgnoredNets = 1024
 	MaxSYNEntries  = 16384
 	MaxVLAN        = 4095
+	// MaxSampledFlows is how many TCP flows bulk sampling tracks (an LRU
+	// map): past it the least recent is forgotten, and counts again from 0
+	// (a keep-whole mark is forgotten with it).
+	MaxSampledFlows = 65536
 )
 
 // Kind says which closed set a counter slot belongs to.
@@ -96,8 +104,12 @@ type SYNCount struct {
 
 // Filter is the loaded program and its maps.
 type Filter struct {
-	objs bpfObjects
-	ncpu int
+	objs     bpfObjects
+	ncpu     int
+	sampling bool
+	// KeptWhole counts the flows KeepWhole marked, KeepWholeErrors the
+	// marks the kernel refused.
+	KeptWhole, KeepWholeErrors atomic.Uint64
 }
 
 // ErrUnsupported wraps the reason the filter cannot run here (no BPF
@@ -149,6 +161,7 @@ func Load(cfg Config) (*Filter, error) {
 	}
 	if cfg.SampleAfter > 0 {
 		c.Flags |= cfgSample
+		f.sampling = true
 	}
 	for _, v := range cfg.IgnoreVLANs {
 		if err := f.objs.IgnoreVlans.Put(uint32(v), uint8(1)); err != nil {
@@ -171,6 +184,46 @@ func Load(cfg Config) (*Filter, error) {
 		return nil, fmt.Errorf("eBPF config map: %w", err)
 	}
 	return f, nil
+}
+
+// KeepWhole tells bulk sampling never to cut the TCP flow between a and b
+// (either order): userspace calls it once it knows the flow carries a
+// message protocol where every message matters. Without sampling it does
+// nothing. Safe for concurrent use; one map update (a system call).
+func (f *Filter) KeepWhole(a, b netip.AddrPort) error {
+	if !f.sampling {
+		return nil
+	}
+	// The kernel's key: the smaller address first (16-byte, v4-mapped),
+	// with its port. With equal addresses (a host talking to itself) the
+	// kernel puts the frame's destination first, so each direction has
+	// its own key: mark both.
+	a16, b16 := a.Addr().As16(), b.Addr().As16()
+	keys := [2]bpfFlowKey{{Lo: a16, Hi: b16, LoPort: a.Port(), HiPort: b.Port()}}
+	n := 1
+	switch {
+	case a16 == b16:
+		keys[1], n = bpfFlowKey{Lo: b16, Hi: a16, LoPort: b.Port(), HiPort: a.Port()}, 2
+	case lessAddr16(b16, a16):
+		keys[0] = bpfFlowKey{Lo: b16, Hi: a16, LoPort: b.Port(), HiPort: a.Port()}
+	}
+	for i := range n {
+		if err := f.objs.FlowBytes.Update(&keys[i], uint64(keepWhole), ebpf.UpdateAny); err != nil {
+			f.KeepWholeErrors.Add(1)
+			return fmt.Errorf("eBPF flow_bytes map: %w", err)
+		}
+	}
+	f.KeptWhole.Add(1)
+	return nil
+}
+
+func lessAddr16(a, b [16]byte) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
 }
 
 // FD is the program's file descriptor, to attach with SO_ATTACH_BPF.

@@ -55,6 +55,7 @@ var Factory = parser.Factory{
 	Probe: probe,
 	// Analyzer links stay connected and idle between runs.
 	IdleTimeout: time.Hour,
+	KeepWhole:   true,
 	New:         newStream,
 }
 

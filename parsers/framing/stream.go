@@ -45,6 +45,7 @@ func (d *def) factory() parser.Factory {
 		Ports:       slices.Clone(d.ports),
 		Probe:       d.probe,
 		IdleTimeout: d.idle,
+		KeepWhole:   true,
 		New: func(f *parser.Flow, em parser.Emitter, _ *parser.Env) parser.Stream {
 			return newStream(d, f, em)
 		},

@@ -76,6 +76,7 @@ var Factory = parser.Factory{
 	Probe: probe,
 	// MLLP links stay open and idle for long between messages.
 	IdleTimeout: time.Hour,
+	KeepWhole:   true,
 	New:         newStream,
 }
 

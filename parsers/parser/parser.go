@@ -163,6 +163,10 @@ type Factory struct {
 	// IdleTimeout overrides the transport's idle timeout for flows of this
 	// protocol (HL7 links idle for long between messages); 0 keeps it.
 	IdleTimeout time.Duration
+	// KeepWhole marks a message protocol where every message matters
+	// (patient data may come in any of them, late in a long-lived
+	// connection): the live sensor's bulk sampling never cuts its flows.
+	KeepWhole bool
 	// New makes the stream for a matched flow.
 	New func(f *Flow, em Emitter, env *Env) Stream
 }

@@ -173,36 +173,7 @@ func TestLiveMatchesAnalyze(t *testing.T) {
 	defer func() { _ = mr.Process.Kill(); _ = mr.Wait() }()
 	waitLine(t, mrErr, "capturing on", &mrLog, 20*time.Second)
 
-	// DICOM: storescp in B, storescu from A with two objects.
-	scpDir := filepath.Join(dir, "scp")
-	if err := os.Mkdir(scpDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	scp := livetest.Cmd(p.B, "storescp", "-od", scpDir, "11112")
-	if err := scp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = scp.Process.Kill(); _ = scp.Wait() }()
-	// HL7: the repository's MLLP ACK server in B, mllp_send from A.
-	srv := livetest.Cmd(p.B, "python3", filepath.Join(root, "pcaps/make/mllp_ack_server.py"), "--host", p.AddrB, "--port", "2575", "--connections", "1", "--timeout", "30")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	waitListen(t, p.B, "11112")
-	waitListen(t, p.B, "2575")
-
-	dcms, _ := filepath.Glob(filepath.Join(root, "parsers/dicom/testdata/charset/*.dcm"))
-	if len(dcms) < 2 {
-		t.Fatalf("DICOM test files missing under parsers/dicom/testdata/charset")
-	}
-	if out, err := livetest.Cmd(p.A, "storescu", append([]string{p.AddrB, "11112"}, dcms[:2]...)...).CombinedOutput(); err != nil {
-		t.Fatalf("storescu: %v\n%s", err, out)
-	}
-	if out, err := livetest.Cmd(p.A, "timeout", "20", "mllp_send", "--loose", "-f", filepath.Join(root, "pcaps/make/hl7-chinese.hl7"), "-p", "2575", p.AddrB).CombinedOutput(); err != nil {
-		t.Fatalf("mllp_send: %v\n%s", err, out)
-	}
-	_ = srv.Wait()
+	exchange(t, p, root, dir)
 	time.Sleep(500 * time.Millisecond) // the last frames reach both captures
 
 	metrics, err := livetest.Cmd(p.B, "curl", "-sf", "http://127.0.0.1:9797/metrics").Output()
@@ -268,6 +239,113 @@ func TestLiveMatchesAnalyze(t *testing.T) {
 			t.Errorf("capture has SYNs for %d services, want DICOM and HL7", len(wantSYN))
 		}
 	}
+}
+
+// TestSamplingKeepsMessages runs the same exchange with bulk sampling cut
+// down to 512 bytes: the DICOM association is cut to headers in the
+// kernel, but the HL7 connection (three messages and their ACKs, past
+// 512 bytes) is marked keep-whole as soon as it is recognised, so medtap
+// run gives the same HL7 events as medtap analyze on tcpdump's capture.
+func TestSamplingKeepsMessages(t *testing.T) {
+	livetest.Require(t, "storescu", "storescp", "tcpdump", "mllp_send", "python3")
+	if err := sockfilter.Probe(); err != nil {
+		t.Skipf("eBPF unavailable: %v", err)
+	}
+	root := repoRoot(t)
+	medtap := buildMedtap(t)
+	p := livetest.NewPair(t)
+	p.NoOffloads(t)
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "tcpdump.pcap")
+	td := livetest.Cmd(p.B, "tcpdump", "-i", p.IfB, "-w", pcap, "-U", "--immediate-mode", "-s", "0", "--time-stamp-precision", "nano")
+	tdErr, _ := td.StderrPipe()
+	if err := td.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var tdLog syncBuf
+	defer func() { _ = td.Process.Kill(); _ = td.Wait() }()
+	waitLine(t, tdErr, "listening on", &tdLog, 10*time.Second)
+
+	out := filepath.Join(dir, "live")
+	mr := livetest.Cmd(p.B, medtap, "run", "--interface", p.IfB, "--workers", "2", "--ebpf", "on", "--sample-after", "512", "--listen", "", "-o", out)
+	mrErr, _ := mr.StderrPipe()
+	var mrOut bytes.Buffer
+	mr.Stdout = &mrOut
+	if err := mr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mrLog syncBuf
+	defer func() { _ = mr.Process.Kill(); _ = mr.Wait() }()
+	waitLine(t, mrErr, "capturing on", &mrLog, 20*time.Second)
+	exchange(t, p, root, dir)
+	time.Sleep(500 * time.Millisecond)
+	_ = mr.Process.Signal(syscall.SIGINT)
+	if err := mr.Wait(); err != nil {
+		t.Fatalf("medtap run: %v\n%s", err, mrLog.String())
+	}
+	_ = td.Process.Signal(syscall.SIGINT)
+	_ = td.Wait()
+	summary := mrOut.String()
+	t.Logf("medtap run:\n%s%s", mrLog.String(), summary)
+	if m := regexp.MustCompile(`truncate (\d+)`).FindStringSubmatch(summary); m == nil || m[1] == "0" {
+		t.Errorf("no frame cut by bulk sampling")
+	}
+	if !regexp.MustCompile(`[1-9]\d* message-protocol flows kept whole, 0 marks refused`).MatchString(summary) {
+		t.Errorf("no flow kept whole")
+	}
+
+	an := filepath.Join(dir, "analyze")
+	if out, err := exec.Command(medtap, "analyze", "--workers", "2", "-o", an, pcap).CombinedOutput(); err != nil {
+		t.Fatalf("medtap analyze: %v\n%s", err, out)
+	}
+	hl7 := func(lines []string) []string {
+		return slices.DeleteFunc(lines, func(l string) bool { return !strings.Contains(l, `"event_type":"hl7"`) })
+	}
+	got := hl7(normalized(t, filepath.Join(out, "events.jsonl")))
+	want := hl7(normalized(t, filepath.Join(an, "events.jsonl")))
+	if len(want) != 3 {
+		t.Fatalf("medtap analyze found %d HL7 messages in the capture, want 3", len(want))
+	}
+	if d := setDiff(got, want); d != "" {
+		t.Errorf("HL7 events under bulk sampling differ from medtap analyze on the tcpdump capture:\n%s", d)
+	}
+}
+
+// exchange runs real DCMTK storescu → storescp (two objects) and an MLLP
+// exchange (python3-hl7's mllp_send, three messages, to the repository's
+// ACK server) from namespace A to B.
+func exchange(t *testing.T, p *livetest.Pair, root, dir string) {
+	t.Helper()
+	// DICOM: storescp in B, storescu from A with two objects.
+	scpDir := filepath.Join(dir, "scp")
+	if err := os.Mkdir(scpDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scp := livetest.Cmd(p.B, "storescp", "-od", scpDir, "11112")
+	if err := scp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = scp.Process.Kill(); _ = scp.Wait() }()
+	// HL7: the repository's MLLP ACK server in B, mllp_send from A.
+	srv := livetest.Cmd(p.B, "python3", filepath.Join(root, "pcaps/make/mllp_ack_server.py"), "--host", p.AddrB, "--port", "2575", "--connections", "1", "--timeout", "30")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+	waitListen(t, p.B, "11112")
+	waitListen(t, p.B, "2575")
+
+	dcms, _ := filepath.Glob(filepath.Join(root, "parsers/dicom/testdata/charset/*.dcm"))
+	if len(dcms) < 2 {
+		t.Fatalf("DICOM test files missing under parsers/dicom/testdata/charset")
+	}
+	if out, err := livetest.Cmd(p.A, "storescu", append([]string{p.AddrB, "11112"}, dcms[:2]...)...).CombinedOutput(); err != nil {
+		t.Fatalf("storescu: %v\n%s", err, out)
+	}
+	if out, err := livetest.Cmd(p.A, "timeout", "20", "mllp_send", "--loose", "-f", filepath.Join(root, "pcaps/make/hl7-chinese.hl7"), "-p", "2575", p.AddrB).CombinedOutput(); err != nil {
+		t.Fatalf("mllp_send: %v\n%s", err, out)
+	}
+	_ = srv.Wait()
 }
 
 func waitListen(t *testing.T, ns, port string) {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/medtap/medtap/ebpf/sockfilter"
+	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/sensor/live"
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/output"
@@ -95,7 +96,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	ebpfMode := fs.String("ebpf", "auto", "eBPF socket filter and kernel counters: auto (use when the kernel and privileges allow), on (fail without), off")
 	fs.Var(&ignoreVLANs, "ignore-vlan", "do not capture frames on these VLAN `IDS` (comma-separated, repeatable; dropped in the kernel by the eBPF filter)")
 	fs.Var(&ignoreNets, "ignore-net", "do not capture frames from or to these `CIDRS` (comma-separated, repeatable; dropped in the kernel by the eBPF filter)")
-	sampleAfter := fs.Uint64("sample-after", 0, "bulk sampling: keep a TCP flow's first `BYTES` of payload whole, then capture only its headers (0: off; needs eBPF)")
+	sampleAfter := fs.Uint64("sample-after", 0, "bulk sampling: keep a TCP flow's first `BYTES` of payload whole, then capture only its headers (0: off; needs eBPF). HL7, ASTM and declared-framing flows are never cut")
 	keepCaps := fs.Bool("keep-caps", false, "keep capabilities after opening the sockets (default: drop all but CAP_BPF)")
 	quiet := fs.Bool("q", false, "no summary at shutdown")
 	fs.Usage = func() {
@@ -205,7 +206,13 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := pipeline.New(s.pipelineConfig())
+	pcfg := s.pipelineConfig()
+	if filter != nil && *sampleAfter > 0 {
+		// Message protocols are never sampled: the kernel is told as soon
+		// as a flow is known to carry one (errors are counted).
+		pcfg.Flow.Matched = func(f *parser.Flow, _ *parser.Factory) { _ = filter.KeepWhole(f.Client, f.Server) }
+	}
+	p := pipeline.New(pcfg)
 	s.observe(p)
 	srcs := make([]pipeline.LiveSource, 0, len(capt.Sources()))
 	for _, src := range capt.Sources() {
@@ -282,4 +289,7 @@ func captureSummary(w io.Writer, capt *live.Capture, filter *sockfilter.Filter) 
 		}
 	}
 	fmt.Fprintf(w, "  eBPF filter verdicts:%s\n", b.String())
+	if n, e := filter.KeptWhole.Load(), filter.KeepWholeErrors.Load(); n+e > 0 {
+		fmt.Fprintf(w, "  eBPF bulk sampling: %d message-protocol flows kept whole, %d marks refused\n", n, e)
+	}
 }
