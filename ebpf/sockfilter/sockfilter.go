@@ -5,7 +5,8 @@
 // well-known medical port, counts SYN and SYN-ACK per (server address,
 // port), drops the frames the operator chose to ignore (VLANs, networks)
 // and, when asked, cuts bulk TCP flows to their headers after their first
-// N payload bytes. Every verdict is counted.
+// N payload bytes, never a message protocol's (HL7, ASTM, declared
+// framings: see KeepWhole). Every verdict is counted.
 //
 // The program is passive: a socket filter only decides how much of a frame
 // medtap's own socket receives; forwarding is never affected.
