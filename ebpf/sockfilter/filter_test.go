@@ -49,43 +49,24 @@ func frameOf(vlan uint16, src, dst string, proto byte, sport, dport uint16, payl
 	return append(f, make([]byte, payload)...)
 }
 
-// TestFilterVerdicts sends crafted frames across a veth pair to a capture
-// socket carrying the filter, and checks each verdict in the kernel's
-// counters and in what reaches the ring.
-func TestFilterVerdicts(t *testing.T) {
-	livetest.Require(t)
-	if err := sockfilter.Probe(); err != nil {
-		t.Skipf("eBPF unavailable: %v", err)
-	}
-	p := livetest.NewPair(t)
-	p.NoOffloads(t)
-	f, err := sockfilter.Load(sockfilter.Config{
-		IgnoreVLANs: []uint16{100},
-		IgnoreNets:  []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
-		SampleAfter: 1000,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+// openCapture opens a one-socket capture on p's B end carrying f; it is
+// closed with the test.
+func openCapture(t *testing.T, p *livetest.Pair, f *sockfilter.Filter) *live.Capture {
+	t.Helper()
 	var c *live.Capture
-	if err := livetest.In(p.B, func() error {
+	if err := livetest.In(p.B, func() (err error) {
 		c, err = live.Open(live.Config{Interfaces: []string{p.IfB}, Workers: 1, FilterFD: f.FD(), BlockCount: 4})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
 
-	frames := [][]byte{
-		frameOf(100, "10.1.0.1", "10.1.0.2", 17, 5000, 6000, 10), // ignored VLAN
-		frameOf(0, "192.0.2.5", "10.1.0.2", 17, 5000, 6000, 10),  // ignored network
-		frameOf(200, "10.1.0.1", "10.1.0.2", 17, 5000, 2575, 10), // kept, tag restored
-		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // bulk: 600 seen
-		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 104, 40000, 600),   // other direction: 1200
-		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // truncated
-		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // truncated
-	}
+// sendFrames sends frames out of p's A end on a packet socket.
+func sendFrames(t *testing.T, p *livetest.Pair, frames [][]byte) {
+	t.Helper()
 	if err := livetest.In(p.A, func() error {
 		ifi, err := net.InterfaceByName(p.IfA)
 		if err != nil {
@@ -105,6 +86,39 @@ func TestFilterVerdicts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFilterVerdicts sends crafted frames across a veth pair to a capture
+// socket carrying the filter, and checks each verdict in the kernel's
+// counters and in what reaches the ring.
+func TestFilterVerdicts(t *testing.T) {
+	livetest.Require(t)
+	if err := sockfilter.Probe(); err != nil {
+		t.Skipf("eBPF unavailable: %v", err)
+	}
+	p := livetest.NewPair(t)
+	p.NoOffloads(t)
+	f, err := sockfilter.Load(sockfilter.Config{
+		IgnoreVLANs: []uint16{100},
+		IgnoreNets:  []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
+		SampleAfter: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c := openCapture(t, p, f)
+
+	frames := [][]byte{
+		frameOf(100, "10.1.0.1", "10.1.0.2", 17, 5000, 6000, 10), // ignored VLAN
+		frameOf(0, "192.0.2.5", "10.1.0.2", 17, 5000, 6000, 10),  // ignored network
+		frameOf(200, "10.1.0.1", "10.1.0.2", 17, 5000, 2575, 10), // kept, tag restored
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // bulk: 600 seen
+		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 104, 40000, 600),   // other direction: 1200
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // truncated
+		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 104, 600),   // truncated
+	}
+	sendFrames(t, p, frames)
 
 	type got struct {
 		caplen, wire int
@@ -185,14 +199,7 @@ func TestKeepWhole(t *testing.T) {
 	if err := f.KeepWhole(netip.MustParseAddrPort("10.1.0.2:2575"), netip.MustParseAddrPort("10.1.0.1:40000")); err != nil {
 		t.Fatal(err)
 	}
-	var c *live.Capture
-	if err := livetest.In(p.B, func() error {
-		c, err = live.Open(live.Config{Interfaces: []string{p.IfB}, Workers: 1, FilterFD: f.FD(), BlockCount: 4})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openCapture(t, p, f)
 	frames := [][]byte{
 		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 2575, 600), // marked: 600
 		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 2575, 40000, 600), // 1200
@@ -219,25 +226,7 @@ func TestKeepWhole(t *testing.T) {
 		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40004, 6661, 600),
 		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40004, 6661, 600), // cut
 	}
-	if err := livetest.In(p.A, func() error {
-		ifi, err := net.InterfaceByName(p.IfA)
-		if err != nil {
-			return err
-		}
-		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		for _, fr := range frames {
-			if err := unix.Sendto(fd, fr, 0, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sendFrames(t, p, frames)
 	var caplens []int
 	src := c.Sources()[0]
 	deadline := time.Now().Add(3 * time.Second)

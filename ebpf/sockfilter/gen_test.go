@@ -72,3 +72,16 @@ func TestSlotsMatchProgram(t *testing.T) {
 		t.Fatalf("the program has %d counter slots, Slots lists %d", n, len(Slots))
 	}
 }
+
+// TestLimitsMatchProgram checks the Go limits against the maps' max_entries.
+func TestLimitsMatchProgram(t *testing.T) {
+	spec, err := loadBpf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]uint32{"ignore_nets": MaxIgnoredNets, "syns": MaxSYNEntries, "flow_bytes": MaxSampledFlows} {
+		if m := spec.Maps[name]; m == nil || m.MaxEntries != want {
+			t.Errorf("map %s: %+v, want max_entries %d", name, m, want)
+		}
+	}
+}

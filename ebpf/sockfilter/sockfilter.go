@@ -17,6 +17,7 @@
 package sockfilter
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -200,15 +201,16 @@ func (f *Filter) KeepWhole(a, b netip.AddrPort) error {
 	// kernel puts the frame's destination first, so each direction has
 	// its own key: mark both.
 	a16, b16 := a.Addr().As16(), b.Addr().As16()
-	keys := [2]bpfFlowKey{{Lo: a16, Hi: b16, LoPort: a.Port(), HiPort: b.Port()}}
-	n := 1
-	switch {
-	case a16 == b16:
-		keys[1], n = bpfFlowKey{Lo: b16, Hi: a16, LoPort: b.Port(), HiPort: a.Port()}, 2
-	case lessAddr16(b16, a16):
-		keys[0] = bpfFlowKey{Lo: b16, Hi: a16, LoPort: b.Port(), HiPort: a.Port()}
+	ab := bpfFlowKey{Lo: a16, Hi: b16, LoPort: a.Port(), HiPort: b.Port()}
+	ba := bpfFlowKey{Lo: b16, Hi: a16, LoPort: b.Port(), HiPort: a.Port()}
+	keys := []bpfFlowKey{ab}
+	switch bytes.Compare(a16[:], b16[:]) {
+	case 0:
+		keys = append(keys, ba)
+	case 1:
+		keys[0] = ba
 	}
-	for i := range n {
+	for i := range keys {
 		if err := f.objs.FlowBytes.Update(&keys[i], uint64(keepWhole), ebpf.UpdateAny); err != nil {
 			f.KeepWholeErrors.Add(1)
 			return fmt.Errorf("eBPF flow_bytes map: %w", err)
@@ -216,15 +218,6 @@ func (f *Filter) KeepWhole(a, b netip.AddrPort) error {
 	}
 	f.KeptWhole.Add(1)
 	return nil
-}
-
-func lessAddr16(a, b [16]byte) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
 }
 
 // FD is the program's file descriptor, to attach with SO_ATTACH_BPF.

@@ -255,8 +255,8 @@ func (a *app) match(f *Flow, idx int, dir parser.Direction, rest []byte, ts time
 	if f.class == classTCP || f.class == classUDP {
 		f.t.setClass(f, f.appClass())
 	}
-	if fac.KeepWhole && f.key.Proto == 6 && f.t.cfg.Matched != nil {
-		f.t.cfg.Matched(f.info, fac)
+	if fac.KeepWhole && f.key.Proto == 6 && f.t.cfg.OnKeepWhole != nil {
+		f.t.cfg.OnKeepWhole(f.info)
 	}
 	order := [2]parser.Direction{a.firstDir, a.firstDir.Reverse()}
 	for _, d := range order {

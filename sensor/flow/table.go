@@ -57,11 +57,11 @@ type Config struct {
 	Recover bool
 	// Sensor names this sensor in events.
 	Sensor string
-	// Matched, when set, is called when a TCP flow's parser is chosen
+	// OnKeepWhole, when set, is called when a TCP flow's parser is chosen
 	// whose factory is KeepWhole (the live sensor exempts the flow from
 	// bulk sampling in the kernel). It runs on the worker that owns the
 	// flow, so it must be safe for concurrent use across workers.
-	Matched func(f *parser.Flow, fac *parser.Factory)
+	OnKeepWhole func(f *parser.Flow)
 }
 
 func (c *Config) setDefaults() {

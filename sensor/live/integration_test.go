@@ -152,26 +152,10 @@ func TestLiveMatchesAnalyze(t *testing.T) {
 	}
 
 	// tcpdump, nanosecond timestamps, like the ring's.
-	td := livetest.Cmd(p.B, "tcpdump", "-i", p.IfB, "-w", pcap, "-U", "--immediate-mode", "-s", "0", "--time-stamp-precision", "nano")
-	tdErr, _ := td.StderrPipe()
-	if err := td.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var tdLog syncBuf
-	defer func() { _ = td.Process.Kill(); _ = td.Wait() }()
-	waitLine(t, tdErr, "listening on", &tdLog, 10*time.Second)
+	td := startTcpdump(t, p, pcap)
 
 	out := filepath.Join(dir, "live")
-	mr := livetest.Cmd(p.B, medtap, "run", "--interface", p.IfB, "--workers", "2", "--listen", "127.0.0.1:9797", "-o", out)
-	mrErr, _ := mr.StderrPipe()
-	var mrOut bytes.Buffer
-	mr.Stdout = &mrOut
-	if err := mr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mrLog syncBuf
-	defer func() { _ = mr.Process.Kill(); _ = mr.Wait() }()
-	waitLine(t, mrErr, "capturing on", &mrLog, 20*time.Second)
+	mr, mrOut, mrLog := startRun(t, p, medtap, "--listen", "127.0.0.1:9797", "-o", out)
 
 	exchange(t, p, root, dir)
 	time.Sleep(500 * time.Millisecond) // the last frames reach both captures
@@ -257,26 +241,10 @@ func TestSamplingKeepsMessages(t *testing.T) {
 	p.NoOffloads(t)
 	dir := t.TempDir()
 	pcap := filepath.Join(dir, "tcpdump.pcap")
-	td := livetest.Cmd(p.B, "tcpdump", "-i", p.IfB, "-w", pcap, "-U", "--immediate-mode", "-s", "0", "--time-stamp-precision", "nano")
-	tdErr, _ := td.StderrPipe()
-	if err := td.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var tdLog syncBuf
-	defer func() { _ = td.Process.Kill(); _ = td.Wait() }()
-	waitLine(t, tdErr, "listening on", &tdLog, 10*time.Second)
+	td := startTcpdump(t, p, pcap)
 
 	out := filepath.Join(dir, "live")
-	mr := livetest.Cmd(p.B, medtap, "run", "--interface", p.IfB, "--workers", "2", "--ebpf", "on", "--sample-after", "512", "--listen", "", "-o", out)
-	mrErr, _ := mr.StderrPipe()
-	var mrOut bytes.Buffer
-	mr.Stdout = &mrOut
-	if err := mr.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var mrLog syncBuf
-	defer func() { _ = mr.Process.Kill(); _ = mr.Wait() }()
-	waitLine(t, mrErr, "capturing on", &mrLog, 20*time.Second)
+	mr, mrOut, mrLog := startRun(t, p, medtap, "--ebpf", "on", "--sample-after", "512", "--listen", "", "-o", out)
 	exchange(t, p, root, dir)
 	time.Sleep(500 * time.Millisecond)
 	_ = mr.Process.Signal(syscall.SIGINT)
@@ -309,6 +277,38 @@ func TestSamplingKeepsMessages(t *testing.T) {
 	if d := setDiff(got, want); d != "" {
 		t.Errorf("HL7 events under bulk sampling differ from medtap analyze on the tcpdump capture:\n%s", d)
 	}
+}
+
+// startTcpdump captures on p's B end into pcap (nanosecond timestamps,
+// like the ring's) until it is interrupted, or the test ends.
+func startTcpdump(t *testing.T, p *livetest.Pair, pcap string) *exec.Cmd {
+	t.Helper()
+	td := livetest.Cmd(p.B, "tcpdump", "-i", p.IfB, "-w", pcap, "-U", "--immediate-mode", "-s", "0", "--time-stamp-precision", "nano")
+	tdErr, _ := td.StderrPipe()
+	if err := td.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = td.Process.Kill(); _ = td.Wait() })
+	var tdLog syncBuf
+	waitLine(t, tdErr, "listening on", &tdLog, 10*time.Second)
+	return td
+}
+
+// startRun starts `medtap run` on p's B end with 2 workers and the extra
+// flags, and waits until it captures; its stdout and stderr are returned.
+func startRun(t *testing.T, p *livetest.Pair, medtap string, flags ...string) (*exec.Cmd, *bytes.Buffer, *syncBuf) {
+	t.Helper()
+	mr := livetest.Cmd(p.B, medtap, append([]string{"run", "--interface", p.IfB, "--workers", "2"}, flags...)...)
+	mrErr, _ := mr.StderrPipe()
+	mrOut := &bytes.Buffer{}
+	mr.Stdout = mrOut
+	if err := mr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mr.Process.Kill(); _ = mr.Wait() })
+	mrLog := &syncBuf{}
+	waitLine(t, mrErr, "capturing on", mrLog, 20*time.Second)
+	return mr, mrOut, mrLog
 }
 
 // exchange runs real DCMTK storescu → storescp (two objects) and an MLLP

@@ -210,7 +210,7 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	if filter != nil && *sampleAfter > 0 {
 		// Message protocols are never sampled: the kernel is told as soon
 		// as a flow is known to carry one (errors are counted).
-		pcfg.Flow.Matched = func(f *parser.Flow, _ *parser.Factory) { _ = filter.KeepWhole(f.Client, f.Server) }
+		pcfg.Flow.OnKeepWhole = func(f *parser.Flow) { _ = filter.KeepWhole(f.Client, f.Server) }
 	}
 	p := pipeline.New(pcfg)
 	s.observe(p)

@@ -4,8 +4,8 @@
 # from `medtap-pcaptool gen` out of one end as fast as it can for a fixed
 # time, and on the other end in turn: medtap run --ebpf off, medtap run
 # --ebpf on, medtap run --ebpf on --sample-after SAMPLE_AFTER (bulk flows
-# cut to headers in the kernel past their first 64 KiB; HL7 and ASTM flows
-# kept whole), tcpdump -w /dev/null.
+# cut to headers in the kernel past their first SAMPLE_AFTER bytes, 64 KiB
+# by default; HL7 and ASTM flows kept whole), tcpdump -w /dev/null.
 #
 # 1. At the generator's maximum, best of RUNS runs per receiver: frames sent
 #    and received, kernel drops, received pps and Gbit/s, and the
