@@ -95,6 +95,7 @@ type chunkSource struct {
 	total   int64
 	counter *countingReader
 	err     error // set once the stream has ended
+	warmed  byte  // keeps warmChunk's loads from being optimised away
 }
 
 func (s *chunkSource) peek(n int) ([]byte, error) {
@@ -160,7 +161,28 @@ func (s *chunkSource) advance() bool {
 		return false
 	}
 	s.cur, s.at = c, 0
+	s.warmed ^= warmChunk(c.buf)
 	return true
+}
+
+// cacheLine is the stride of warmChunk.
+const cacheLine = 64
+
+// warmChunk loads one byte of every cache line of a chunk about to be
+// walked and returns their XOR (kept, so the loads stay). The walk is a
+// chain of dependent loads (each record's length gives the next one's
+// place), so on a core other than the one that read the chunk every record
+// header would wait a full memory latency; a straight pass lets the core
+// fetch many lines at once and leaves the chunk in its cache for the
+// decoder and parsers as well. Measured on the mixed capture with two
+// workers: 8-9% fewer CPU-seconds in all. (Tried on the live ring's blocks
+// too, a span at a time: no gain there, so not used.)
+func warmChunk(b []byte) byte {
+	var x byte
+	for i := 0; i < len(b); i += cacheLine {
+		x ^= b[i]
+	}
+	return x
 }
 
 func (s *chunkSource) skip(n int) {
