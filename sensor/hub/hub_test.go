@@ -222,7 +222,12 @@ func TestHubThroughOutage(t *testing.T) {
 			srv.Start()
 		}
 	})
-	waitFor(t, "120 alerts at the hub", func() bool { _, n := h.Store().Len(); return n == 120 })
+	// A message the hub had fetched when the server stopped comes back
+	// only after ackWait, maybe after every alert is in: wait for both.
+	waitFor(t, "120 alerts and 120 flows at the hub", func() bool {
+		_, n := h.Store().Len()
+		return n == 120 && len(h.TopFlows().Top(-1)) == 120
+	})
 	if top := h.TopFlows().Top(-1); len(top) != 120 || top[0].Bytes != 59 {
 		t.Errorf("top flows: %d, first %+v", len(top), top)
 	}
