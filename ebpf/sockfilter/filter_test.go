@@ -49,10 +49,22 @@ func frameOf(vlan uint16, src, dst string, proto byte, sport, dport uint16, payl
 	return append(f, make([]byte, payload)...)
 }
 
-// openCapture opens a one-socket capture on p's B end carrying f; it is
-// closed with the test.
-func openCapture(t *testing.T, p *livetest.Pair, f *sockfilter.Filter) *live.Capture {
+// filterOnPair makes a veth pair without offloads, loads the filter with
+// cfg and opens a one-socket capture carrying it on the pair's B end; all
+// three go with the test. It skips where namespaces or eBPF are missing.
+func filterOnPair(t *testing.T, cfg sockfilter.Config) (*livetest.Pair, *sockfilter.Filter, *live.Capture) {
 	t.Helper()
+	livetest.Require(t)
+	if err := sockfilter.Probe(); err != nil {
+		t.Skipf("eBPF unavailable: %v", err)
+	}
+	p := livetest.NewPair(t)
+	p.NoOffloads(t)
+	f, err := sockfilter.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 	var c *live.Capture
 	if err := livetest.In(p.B, func() (err error) {
 		c, err = live.Open(live.Config{Interfaces: []string{p.IfB}, Workers: 1, FilterFD: f.FD(), BlockCount: 4})
@@ -61,7 +73,7 @@ func openCapture(t *testing.T, p *livetest.Pair, f *sockfilter.Filter) *live.Cap
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c
+	return p, f, c
 }
 
 // sendFrames sends frames out of p's A end on a packet socket.
@@ -92,22 +104,11 @@ func sendFrames(t *testing.T, p *livetest.Pair, frames [][]byte) {
 // socket carrying the filter, and checks each verdict in the kernel's
 // counters and in what reaches the ring.
 func TestFilterVerdicts(t *testing.T) {
-	livetest.Require(t)
-	if err := sockfilter.Probe(); err != nil {
-		t.Skipf("eBPF unavailable: %v", err)
-	}
-	p := livetest.NewPair(t)
-	p.NoOffloads(t)
-	f, err := sockfilter.Load(sockfilter.Config{
+	p, f, c := filterOnPair(t, sockfilter.Config{
 		IgnoreVLANs: []uint16{100},
 		IgnoreNets:  []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
 		SampleAfter: 1000,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c := openCapture(t, p, f)
 
 	frames := [][]byte{
 		frameOf(100, "10.1.0.1", "10.1.0.2", 17, 5000, 6000, 10), // ignored VLAN
@@ -184,22 +185,11 @@ func withFlags(f []byte, flags byte) []byte {
 // userspace marked keep-whole (both directions) and one whose first
 // payload opens MLLP + HL7 or ASTM.
 func TestKeepWhole(t *testing.T) {
-	livetest.Require(t)
-	if err := sockfilter.Probe(); err != nil {
-		t.Skipf("eBPF unavailable: %v", err)
-	}
-	p := livetest.NewPair(t)
-	p.NoOffloads(t)
-	f, err := sockfilter.Load(sockfilter.Config{SampleAfter: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	p, f, c := filterOnPair(t, sockfilter.Config{SampleAfter: 1000})
 	// Marked by the server's side first: the key does not depend on order.
 	if err := f.KeepWhole(netip.MustParseAddrPort("10.1.0.2:2575"), netip.MustParseAddrPort("10.1.0.1:40000")); err != nil {
 		t.Fatal(err)
 	}
-	c := openCapture(t, p, f)
 	frames := [][]byte{
 		frameOf(0, "10.1.0.1", "10.1.0.2", 6, 40000, 2575, 600), // marked: 600
 		frameOf(0, "10.1.0.2", "10.1.0.1", 6, 2575, 40000, 600), // 1200

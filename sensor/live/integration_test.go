@@ -168,14 +168,7 @@ func TestLiveMatchesAnalyze(t *testing.T) {
 		t.Errorf("no kernel drop counter in the metrics")
 	}
 
-	_ = mr.Process.Signal(syscall.SIGINT)
-	if err := mr.Wait(); err != nil {
-		t.Fatalf("medtap run: %v\n%s", err, mrLog.String())
-	}
-	_ = td.Process.Signal(syscall.SIGINT)
-	_ = td.Wait()
-	summary := mrOut.String()
-	t.Logf("medtap run:\n%s%s", mrLog.String(), summary)
+	summary := stopRun(t, mr, mrOut, mrLog, td)
 	m := regexp.MustCompile(`(\d+) kernel drops, (\d+) queue freezes`).FindStringSubmatch(summary)
 	if m == nil {
 		t.Fatalf("no capture line in the summary")
@@ -247,14 +240,7 @@ func TestSamplingKeepsMessages(t *testing.T) {
 	mr, mrOut, mrLog := startRun(t, p, medtap, "--ebpf", "on", "--sample-after", "512", "--listen", "", "-o", out)
 	exchange(t, p, root, dir)
 	time.Sleep(500 * time.Millisecond)
-	_ = mr.Process.Signal(syscall.SIGINT)
-	if err := mr.Wait(); err != nil {
-		t.Fatalf("medtap run: %v\n%s", err, mrLog.String())
-	}
-	_ = td.Process.Signal(syscall.SIGINT)
-	_ = td.Wait()
-	summary := mrOut.String()
-	t.Logf("medtap run:\n%s%s", mrLog.String(), summary)
+	summary := stopRun(t, mr, mrOut, mrLog, td)
 	if m := regexp.MustCompile(`truncate (\d+)`).FindStringSubmatch(summary); m == nil || m[1] == "0" {
 		t.Errorf("no frame cut by bulk sampling")
 	}
@@ -309,6 +295,21 @@ func startRun(t *testing.T, p *livetest.Pair, medtap string, flags ...string) (*
 	mrLog := &syncBuf{}
 	waitLine(t, mrErr, "capturing on", mrLog, 20*time.Second)
 	return mr, mrOut, mrLog
+}
+
+// stopRun interrupts medtap run, then tcpdump, and returns medtap run's
+// summary (its stdout); it fails the test if medtap run exits badly.
+func stopRun(t *testing.T, mr *exec.Cmd, mrOut *bytes.Buffer, mrLog *syncBuf, td *exec.Cmd) string {
+	t.Helper()
+	_ = mr.Process.Signal(syscall.SIGINT)
+	if err := mr.Wait(); err != nil {
+		t.Fatalf("medtap run: %v\n%s", err, mrLog.String())
+	}
+	_ = td.Process.Signal(syscall.SIGINT)
+	_ = td.Wait()
+	summary := mrOut.String()
+	t.Logf("medtap run:\n%s%s", mrLog.String(), summary)
+	return summary
 }
 
 // exchange runs real DCMTK storescu → storescp (two objects) and an MLLP

@@ -207,9 +207,10 @@ func runLive(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	pcfg := s.pipelineConfig()
-	if filter != nil && *sampleAfter > 0 {
+	if filter != nil {
 		// Message protocols are never sampled: the kernel is told as soon
-		// as a flow is known to carry one (errors are counted).
+		// as a flow is known to carry one (errors are counted; without
+		// sampling KeepWhole does nothing).
 		pcfg.Flow.OnKeepWhole = func(f *parser.Flow) { _ = filter.KeepWhole(f.Client, f.Server) }
 	}
 	p := pipeline.New(pcfg)
