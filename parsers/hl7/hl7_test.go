@@ -316,3 +316,42 @@ func TestPipelinedAckTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerSharedLists checks that the streams of one worker (one
+// parser.Local) share the lists their events carry, and that a second
+// stream's events are the same as a lone stream's.
+func TestWorkerSharedLists(t *testing.T) {
+	env := &parser.Env{Local: &parser.Local{}}
+	var events [][]*Message
+	for range 2 {
+		rec := &parsertest.Recorder{}
+		s := Factory.New(&parser.Flow{}, rec, env)
+		s.Feed(parser.ToServer, mllp(adtUTF8("S1")), synthTS)
+		s.Close(parser.CloseEndOfInput, synthTS)
+		var msgs []*Message
+		for _, e := range rec.Events {
+			if m, ok := e.Body.(*Message); ok {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages, want 1", len(msgs))
+		}
+		events = append(events, msgs)
+	}
+	a, b := events[0][0], events[1][0]
+	if len(a.Segments) == 0 || &a.Segments[0] != &b.Segments[0] {
+		t.Errorf("the second stream built its own segment list")
+	}
+	if len(a.PHIFields) == 0 || &a.PHIFields[0] != &b.PHIFields[0] {
+		t.Errorf("the second stream built its own PHI field list")
+	}
+	lone := &parsertest.Recorder{}
+	s := Factory.New(&parser.Flow{}, lone, nil)
+	s.Feed(parser.ToServer, mllp(adtUTF8("S1")), synthTS)
+	s.Close(parser.CloseEndOfInput, synthTS)
+	want := lone.Events[0].Body.(*Message).AppendJSON(nil)
+	if got := b.AppendJSON(nil); !bytes.Equal(got, want) {
+		t.Errorf("shared-list event differs:\n got %s\nwant %s", got, want)
+	}
+}

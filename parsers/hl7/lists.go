@@ -58,7 +58,7 @@ func (c *listCache) put(e listEnt) {
 // segmentList gives the Segments of the message being built, and their
 // encoding when the list is remembered (nil otherwise).
 func (s *stream) segmentList(m *msgBuild) ([]string, *sharedList) {
-	c := &s.segLists
+	c := &s.sh.segLists
 	if len(m.segs) <= maxCachedList {
 		for i := range c.ents {
 			if e := &c.ents[i]; e.h == m.segHash && slices.Equal(e.keys, m.segs) {

@@ -499,7 +499,7 @@ func (s *stream) decode(d *dirState, raw []byte, limit int, cs charsetID) span {
 	v := raw
 	if !m.verbatim(raw, cs) {
 		d.scratch = unescape(d.scratch[:0], raw, m)
-		d.scratch2 = s.dec.appendText(d.scratch2[:0], d.scratch, cs)
+		d.scratch2 = s.sh.dec.appendText(d.scratch2[:0], d.scratch, cs)
 		v = d.scratch2
 	}
 	return m.keep(v, limit)
@@ -911,11 +911,11 @@ func (s *stream) build(d *dirState) (*Message, string) {
 		msg.Segments, msg.segmentsJSON = s.segmentList(m)
 	}
 	if m.cats != 0 {
-		msg.phiCategoriesJSON = s.catLists.list(m.cats)
+		msg.phiCategoriesJSON = s.sh.catLists.list(m.cats)
 		msg.PHICategories = msg.phiCategoriesJSON.list
 	}
 	if len(m.fields) > 0 {
-		msg.PHIFields, msg.phiFieldsJSON = s.fieldLists.fieldList(m)
+		msg.PHIFields, msg.phiFieldsJSON = s.sh.fieldLists.fieldList(m)
 	}
 	if len(m.phi) > 0 {
 		if len(m.phi) <= len(phi) {

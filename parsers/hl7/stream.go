@@ -61,7 +61,7 @@ const (
 	answeredRing = 16
 	// maxCtlID is how much of a control id the answered ring compares.
 	maxCtlID = 64
-	// maxInterned bounds the per-stream table of uncommon segment names.
+	// maxInterned bounds the per-worker table of uncommon segment names.
 	maxInterned = 64
 )
 
@@ -130,8 +130,12 @@ func separatorByte(c byte) bool {
 	return c > ' ' && c < 0x7f && !isAlnum(c)
 }
 
-func newStream(_ *parser.Flow, em parser.Emitter, _ *parser.Env) parser.Stream {
-	s := &stream{em: em}
+func newStream(_ *parser.Flow, em parser.Emitter, env *parser.Env) parser.Stream {
+	var l *parser.Local
+	if env != nil {
+		l = env.Local
+	}
+	s := &stream{em: em, sh: l.Value("hl7", newShared).(*shared)}
 	for i := range s.d {
 		s.d[i].dir = parser.Direction(i)
 		s.d[i].sep = '|'
@@ -155,13 +159,22 @@ type stream struct {
 	pending [2][]pend // messages sent in each direction awaiting their ACK
 	pendBuf [2][]pend // the arrays pending lies in (pushPending)
 	seq     uint64
-	dec     decoders
-	intern  map[string]string
+	sh      *shared
+	csMemo  csMemo
+}
+
+// shared is what the streams of one worker share (parser.Local). HL7
+// connections are often short, a few messages each: caches kept per
+// stream would mostly be cold.
+type shared struct {
+	dec    decoders
+	intern map[string]string
 	// segLists, fieldLists and catLists hold the lists events share.
 	segLists, fieldLists listCache
 	catLists             catCache
-	csMemo               csMemo
 }
+
+func newShared() any { return new(shared) }
 
 // pend is a message waiting for its acknowledgement.
 type pend struct {
@@ -631,19 +644,20 @@ func (s *stream) segmentName(d *dirState, n uint32, ts time.Time) {
 func isUpperDigit(c byte) bool { return (c >= 'A' && c <= 'Z') || isDigit(c) }
 
 // internName gives the string of a segment name that is not standard,
-// without allocating for the first maxInterned such names seen on the
-// stream.
+// without allocating for the first maxInterned such names seen by the
+// worker's streams.
 func (s *stream) internName(key uint32) string {
 	n := [3]byte{byte(key >> 16), byte(key >> 8), byte(key)}
-	if v, ok := s.intern[string(n[:])]; ok {
+	sh := s.sh
+	if v, ok := sh.intern[string(n[:])]; ok {
 		return v
 	}
 	v := string(n[:])
-	if len(s.intern) < maxInterned {
-		if s.intern == nil {
-			s.intern = make(map[string]string)
+	if len(sh.intern) < maxInterned {
+		if sh.intern == nil {
+			sh.intern = make(map[string]string)
 		}
-		s.intern[v] = v
+		sh.intern[v] = v
 	}
 	return v
 }

@@ -24,3 +24,20 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+func TestLocalValue(t *testing.T) {
+	made := 0
+	mk := func() any { made++; return new(int) }
+	var none *Local
+	if none.Value("x", mk) == none.Value("x", mk) {
+		t.Error("a nil Local gave the same value twice")
+	}
+	l := &Local{}
+	a, b, c := l.Value("x", mk), l.Value("x", mk), l.Value("y", mk)
+	if a != b || a == c {
+		t.Errorf("Local.Value: same name gave %p and %p, another name %p", a, b, c)
+	}
+	if made != 4 {
+		t.Errorf("made %d values, want 4", made)
+	}
+}

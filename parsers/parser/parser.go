@@ -143,6 +143,35 @@ type Env struct {
 	// Match, or nil with NeedMore or NoMatch. The inner stream emits through
 	// the same emitter as its carrier.
 	ProbeInner func(dir Direction, first []byte) (Stream, Verdict)
+	// Local is the state the parsers keep per worker, shared by all the
+	// streams that worker runs. Nil outside a pipeline.
+	Local *Local
+}
+
+// Local holds what a parser keeps per worker rather than per stream:
+// caches that each new, short-lived stream would otherwise start cold and
+// fill again. One worker goroutine owns a Local, so its values need no
+// locks; whatever a parser hands out of them in events must never change
+// afterwards, since events are read on other goroutines.
+type Local struct {
+	vals map[string]any
+}
+
+// Value gives the value kept under name (a parser's Name), made by mk on
+// first use. A nil Local gives a new value on each call.
+func (l *Local) Value(name string, mk func() any) any {
+	if l == nil {
+		return mk()
+	}
+	if v, ok := l.vals[name]; ok {
+		return v
+	}
+	if l.vals == nil {
+		l.vals = make(map[string]any)
+	}
+	v := mk()
+	l.vals[name] = v
+	return v
 }
 
 // Factory describes one parser in the registry.

@@ -247,7 +247,7 @@ func (a *app) match(f *Flow, idx int, dir parser.Direction, rest []byte, ts time
 	a.factory = idx
 	a.named = true
 	fac := &f.t.cfg.Parsers[idx]
-	a.env = &parser.Env{ProbeInner: f.probeInner}
+	a.env = &parser.Env{ProbeInner: f.probeInner, Local: &f.t.local}
 	a.call(f, func() { a.stream = fac.New(f.info, f, a.env) })
 	if a.state != appMatched {
 		return
@@ -352,7 +352,7 @@ func (f *Flow) probeInner(dir parser.Direction, first []byte) (parser.Stream, pa
 		return nil, v
 	}
 	fac := &f.t.cfg.Parsers[i]
-	return fac.New(f.info, f, &parser.Env{ProbeInner: f.probeInner}), parser.Match
+	return fac.New(f.info, f, &parser.Env{ProbeInner: f.probeInner, Local: &f.t.local}), parser.Match
 }
 
 // sample adds bytes to the entropy sample of an unidentified flow.

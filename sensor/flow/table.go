@@ -163,6 +163,9 @@ type Table struct {
 	free         []*Flow
 	segs         segPool
 	buffered     int // out-of-order bytes held across the table
+	// local is what the parsers keep per worker (parser.Local): a table
+	// belongs to one worker.
+	local parser.Local
 
 	out      []*event.Event
 	flushing []*Flow // end of input: flows still to finish, by first frame
