@@ -20,6 +20,7 @@ import (
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/output"
 	"github.com/medtap/medtap/sensor/pipeline"
+	"github.com/medtap/medtap/sensor/thp"
 )
 
 // sessionFlags are the flags every command that runs the pipeline shares
@@ -42,6 +43,7 @@ type sessionFlags struct {
 	sinks     sinkFlags // --config, syslog, rotated events file, profiling (sinks.go)
 	db        string    // inventory database (assets.go)
 	fresh     bool
+	hugePages string // --huge-pages: auto or off
 }
 
 // register adds the shared flags to fs. outHelp describes -o for the
@@ -58,6 +60,7 @@ func (sf *sessionFlags) register(fs *flag.FlagSet, outHelp string) {
 	fs.Var(&sf.framing, "framing", "protocol definition `FILE` (YAML) for a proprietary device framing; repeatable (parsers/framing/README.md)")
 	fs.StringVar(&sf.disable, "disable-parsers", "", "comma-separated parser `NAMES` not to run (see 'medtap parsers'); their flows stay flow records with app_proto unknown")
 	fs.StringVar(&sf.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
+	fs.StringVar(&sf.hugePages, "huge-pages", "auto", "auto: back the heap with transparent huge pages when the kernel gives them only on request (far fewer page faults); off: the kernel's default pages")
 	sf.registerInventory(fs)
 	sf.ops.register(fs)
 	sf.sinks.register(fs)
@@ -80,6 +83,9 @@ func (sf *sessionFlags) validate() error {
 	case detect.EvidenceDefault, detect.EvidenceMasked:
 	default:
 		return fmt.Errorf("--evidence %q: use default or masked", sf.evidence)
+	}
+	if sf.hugePages != "auto" && sf.hugePages != "off" {
+		return fmt.Errorf("--huge-pages %q: use auto or off", sf.hugePages)
 	}
 	return nil
 }
@@ -125,6 +131,11 @@ type session struct {
 // output exists.
 func newSession(cmd string, sf sessionFlags) (*session, error) {
 	s := &session{cmd: cmd, flags: sf}
+	if sf.hugePages != "off" {
+		// First, while the heap is small and fresh. Without huge pages
+		// the run is slower, not wrong: a failure is not reported.
+		_, _ = thp.Enable(thp.DefaultReserve)
+	}
 	factories, err := parsers.With(sf.framing...)
 	if err != nil {
 		return nil, err
