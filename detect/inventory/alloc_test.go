@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/medtap/medtap/parsers/hl7"
 	"github.com/medtap/medtap/parsers/parser"
@@ -69,4 +70,41 @@ func TestSteadyStateHL7Allocs(t *testing.T) {
 	if !a.LastSeen.Equal(evs[0].TS) || a.IPs[0].LastSeen != a.LastSeen {
 		t.Errorf("last seen %v, address last seen %v, want %v", a.LastSeen, a.IPs[0].LastSeen, evs[0].TS)
 	}
+}
+
+// TestHL7StringsCopied: what the inventory keeps of an HL7 message is its
+// own copy, never a view of the event's block, which also holds the
+// message's patient values.
+func TestHL7StringsCopied(t *testing.T) {
+	block := []byte("MONITORICUAcmeVitals2.1BIN-1MON-7UDI-42ZHANG^SAN")
+	view := func(from, to int) string { return unsafe.String(&block[from], to-from) }
+	m := &hl7.Message{Direction: "to_server", MessageType: "ORU", TriggerEvent: "R01",
+		SendingApplication: view(0, 7), SendingFacility: view(7, 10),
+		Software:     []hl7.Software{{Vendor: view(10, 14), Product: view(14, 20), Version: view(20, 23), BinaryID: view(23, 28)}},
+		EquipmentIDs: []string{view(28, 33)}, UDI: []hl7.Device{{DeviceID: view(33, 39)}},
+		PHI: []hl7.PHIValue{{Field: "PID-5", Category: hl7.CatName, Value: view(39, len(block))}}}
+	f := &parser.Flow{Proto: 6, Client: netip.MustParseAddrPort("10.1.0.5:40000"), Server: netip.MustParseAddrPort("10.1.0.9:2575")}
+	inv := New(Options{})
+	if err := inv.Write([]*event.Event{{TS: time.Unix(1_700_000_000, 0), Flow: f, Body: m}}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := inv.AssetByIP(f.Client.Addr())
+	lo, hi := uintptr(unsafe.Pointer(&block[0])), uintptr(unsafe.Pointer(&block[0]))+uintptr(len(block))
+	check := func(what, s string) {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); s != "" && p >= lo && p < hi {
+			t.Errorf("%s %q is a view of the event's block", what, s)
+		}
+	}
+	if len(a.Medical.HL7) != 1 || len(a.Medical.HL7Software) != 1 || len(a.Medical.EquipmentIDs) != 1 || len(a.Medical.UDIs) != 1 {
+		t.Fatalf("medical identity %+v", a.Medical)
+	}
+	check("application", a.Medical.HL7[0].Application)
+	check("facility", a.Medical.HL7[0].Facility)
+	sw := a.Medical.HL7Software[0]
+	check("vendor", sw.Vendor)
+	check("product", sw.Product)
+	check("version", sw.Version)
+	check("binary id", sw.BinaryID)
+	check("equipment id", a.Medical.EquipmentIDs[0])
+	check("udi", a.Medical.UDIs[0])
 }

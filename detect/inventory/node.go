@@ -347,7 +347,7 @@ func (n *node) hl7Clipped(app, fac, role string, msgType []byte) (isNew, ok bool
 	if len(msgType) > 0 {
 		types = []string{string(msgType)}
 	}
-	n.a.Medical.HL7 = append(n.a.Medical.HL7, HL7Identity{Application: app, Facility: fac, Role: role, MessageTypes: types, Count: 1})
+	n.a.Medical.HL7 = append(n.a.Medical.HL7, HL7Identity{Application: keep(app), Facility: keep(fac), Role: role, MessageTypes: types, Count: 1})
 	return true, true
 }
 
@@ -359,7 +359,7 @@ func (n *node) hl7Software(s HL7Software) (isNew, ok bool) {
 	if len(n.a.Medical.HL7Software) >= MaxIdentityItems {
 		return false, false
 	}
-	n.a.Medical.HL7Software = append(n.a.Medical.HL7Software, s)
+	n.a.Medical.HL7Software = append(n.a.Medical.HL7Software, HL7Software{Vendor: keep(s.Vendor), Product: keep(s.Product), Version: keep(s.Version), BinaryID: keep(s.BinaryID)})
 	return true, true
 }
 
@@ -381,9 +381,15 @@ func addString(list *[]string, v string) (isNew, ok bool) {
 	if len(*list) >= MaxIdentityItems {
 		return false, false
 	}
-	*list = append(*list, v)
+	*list = append(*list, keep(v))
 	return true, true
 }
+
+// keep copies a string from an event that the inventory stores. An HL7
+// event's strings are views of one block that also holds the message's
+// patient values (parsers/hl7): storing a view would keep those in memory
+// as long as the asset, and the whole block with them.
+func keep(s string) string { return strings.Clone(s) }
 
 // identityKeys are the medical identities that keep a device's identity
 // across address changes.
