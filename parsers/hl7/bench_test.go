@@ -265,3 +265,35 @@ func BenchmarkNumberCandidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkManyStreams feeds the benchmark's messages, with their ACKs, to
+// many streams of one worker in turn: the cost of a stream's state having
+// gone cold since its last message.
+func BenchmarkManyStreams(b *testing.B) {
+	const n = 256
+	msgs, acks := benchConversation(n)
+	for _, k := range []int{1, 64, 4096} {
+		b.Run("streams="+strconv.Itoa(k), func(b *testing.B) {
+			env := &parser.Env{Local: &parser.Local{}}
+			ss := make([]parser.Stream, k)
+			for i := range ss {
+				ss[i] = Factory.New(&parser.Flow{}, &discard{}, env)
+			}
+			ts := synthTS
+			b.ReportAllocs()
+			j := 0
+			for b.Loop() {
+				ts = ts.Add(time.Millisecond)
+				i, s := j%n, ss[j%k]
+				for m := msgs[i]; len(m) > 0; {
+					c := min(len(m), benchMSS)
+					s.Feed(parser.ToServer, m[:c], ts)
+					m = m[c:]
+				}
+				s.Feed(parser.ToClient, acks[i], ts)
+				j++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(j), "ns/msg")
+		})
+	}
+}

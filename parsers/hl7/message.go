@@ -81,16 +81,37 @@ type msgBuild struct {
 	equip  []span
 }
 
-// begin starts a new message at an MSH segment.
-func (m *msgBuild) begin(framing string, batch bool, start int64, ts time.Time) {
+// msgBufs are the buffers a message is built in (msgBuild). They pass
+// from message to message through the worker's pool (shared.takeBufs).
+type msgBufs struct {
+	arena, mshRaw []byte
+	segs, fields  []uint64
+	phi           []phiRef
+	sw            []swRef
+	dev           []devRef
+	equip         []span
+}
+
+// maxPooledArena is the largest arena the pool keeps: a very long
+// message's is left to the collector.
+const maxPooledArena = 64 << 10
+
+// begin starts a new message at an MSH segment, in buffers b.
+func (m *msgBuild) begin(framing string, batch bool, start int64, ts time.Time, b msgBufs) {
 	// Zeroing in place and setting what is not zero is cheaper than
 	// copying a composite literal over the whole struct.
-	arena, mshRaw, segs, fields, phi, sw, dev, equip := m.arena, m.mshRaw, m.segs, m.fields, m.phi, m.sw, m.dev, m.equip
 	*m = msgBuild{}
 	m.active, m.framing, m.batch, m.start, m.bytes, m.ts = true, framing, batch, start, 3, ts
 	m.sep, m.comp, m.rep, m.esc, m.sub, m.plainDelims = '|', '^', '~', '\\', '&', true
-	m.arena, m.mshRaw, m.segs, m.fields, m.phi = arena[:0], mshRaw[:0], segs[:0], fields[:0], phi[:0]
-	m.sw, m.dev, m.equip = sw[:0], dev[:0], equip[:0]
+	m.arena, m.mshRaw, m.segs, m.fields, m.phi = b.arena[:0], b.mshRaw[:0], b.segs[:0], b.fields[:0], b.phi[:0]
+	m.sw, m.dev, m.equip = b.sw[:0], b.dev[:0], b.equip[:0]
+}
+
+// bufs takes the message's buffers out of it.
+func (m *msgBuild) bufs() msgBufs {
+	b := msgBufs{arena: m.arena, mshRaw: m.mshRaw, segs: m.segs, fields: m.fields, phi: m.phi, sw: m.sw, dev: m.dev, equip: m.equip}
+	m.arena, m.mshRaw, m.segs, m.fields, m.phi, m.sw, m.dev, m.equip = nil, nil, nil, nil, nil, nil, nil, nil
+	return b
 }
 
 // segment notes a new segment of the message.
@@ -498,9 +519,10 @@ func (s *stream) decode(d *dirState, raw []byte, limit int, cs charsetID) span {
 	m := &d.m
 	v := raw
 	if !m.verbatim(raw, cs) {
-		d.scratch = unescape(d.scratch[:0], raw, m)
-		d.scratch2 = s.sh.dec.appendText(d.scratch2[:0], d.scratch, cs)
-		v = d.scratch2
+		sh := s.sh
+		sh.scratch = unescape(sh.scratch[:0], raw, m)
+		sh.scratch2 = sh.dec.appendText(sh.scratch2[:0], sh.scratch, cs)
+		v = sh.scratch2
 	}
 	return m.keep(v, limit)
 }
@@ -746,10 +768,17 @@ func (s *stream) equipment(d *dirState, raw []byte) {
 // endMessage ends the message being read, if any, and pairs or emits it.
 // endMessage ends the message being read, if any, and pairs or emits it.
 func (s *stream) endMessage(d *dirState, ts time.Time) {
-	m := &d.m
-	if !m.active {
+	if !d.m.active {
 		return
 	}
+	s.finishMessage(d, ts)
+	s.sh.putBufs(d.m.bufs())
+}
+
+// finishMessage makes the event of the message just ended, or folds the
+// acknowledgement it is into the message it answers.
+func (s *stream) finishMessage(d *dirState, ts time.Time) {
+	m := &d.m
 	m.active = false
 	m.ts = ts
 	s.expire(ts)
@@ -814,10 +843,12 @@ func (s *stream) ack(d *dirState, ts time.Time) {
 	m := &d.m
 	ctl := m.bytesOf(m.msaCtl)
 	o := &s.d[d.dir^1]
-	for i := range o.answered {
-		if c := &o.answered[i]; c.n > 0 && bytes.Equal(c.b[:c.n], ctl[:min(len(ctl), maxCtlID)]) {
-			s.anomaly(ts, d, "duplicate_ack", m.start, 0, 0)
-			return
+	if h := ctlHash(ctl); h != 0 {
+		for _, a := range o.answered {
+			if a == h {
+				s.anomaly(ts, d, "duplicate_ack", m.start, 0, 0)
+				return
+			}
 		}
 	}
 	msg, a := s.build(d)
@@ -854,9 +885,8 @@ func (s *stream) answer(d *dirState, ts time.Time) bool {
 		ets := pd.ts
 		*p = append((*p)[:i], (*p)[i+1:]...)
 		(*p)[:len(*p)+1][len(*p)] = pend{} // let the event go
-		c := &o.answered[o.ansN%answeredRing]
+		o.answered[o.ansN%answeredRing] = ctlHash(ctl)
 		o.ansN++
-		c.n = copy(c.b[:], ctl)
 		s.em.Emit(ets, msg)
 		return true
 	}

@@ -267,3 +267,30 @@ func TestBlockSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleStreamMemory: hospitals keep thousands of HL7 connections open,
+// idle between messages. An idle stream keeps no build buffers (they go
+// back to the worker's pool) and only hashes of the control ids it
+// answered, so it stays small.
+func TestIdleStreamMemory(t *testing.T) {
+	const streams, limit = 4096, 2560
+	msgs, acks := benchConversation(64)
+	env := &parser.Env{Local: &parser.Local{}}
+	ss := make([]parser.Stream, streams)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range ss {
+		ss[i] = Factory.New(&parser.Flow{}, &discard{}, env)
+		ss[i].Feed(parser.ToServer, msgs[i%len(msgs)], synthTS)
+		ss[i].Feed(parser.ToClient, acks[i%len(acks)], synthTS)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(ss)
+	if per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / streams; per > limit {
+		t.Errorf("an idle stream holds %d bytes of heap, want at most %d", per, limit)
+	} else {
+		t.Logf("an idle stream holds %d bytes of heap", per)
+	}
+}
