@@ -53,27 +53,36 @@ type msgBuild struct {
 	// (or absent), so that values need no rewriting of delimiters.
 	plainDelims bool
 
-	arena                             []byte
+	// msgBufs holds the arena the values are kept in, the raw MSH and
+	// the segment, field, PHI, software, device and equipment lists.
+	msgBufs
 	typ, trig, strct, ctl, proc, ver  span
 	sapp, sfac, rapp, rfac, aat, apat span
-	// mshRaw holds MSH-3 onwards as they came, split by the field
-	// separator (mshHas: it holds MSH-3, perhaps empty), decoded by
-	// decodeMSH only when the message becomes an event or needs its
-	// character set: an ACK folded into the message it answers never
-	// does. After decodeMSH (mshEager), MSH fields are decoded as they come.
-	mshRaw           []byte
+	// mshHas: mshRaw holds MSH-3, perhaps empty. mshEager: decodeMSH has
+	// run, and MSH fields are decoded as they come.
 	mshHas, mshEager bool
 	msaCode, msaCtl  span
 	hasMSA, nonAck   bool
 	errs             int
 
-	segs     []uint64 // the names of the first MaxListedSegments segments, as numbers
 	segCount int
 	// segHash and fieldHash hash segs and fields (listHash), to find
 	// the event lists in the stream's listCache.
 	segHash, fieldHash uint64
 
-	cats   uint16
+	cats uint16
+}
+
+// msgBufs are the buffers a message is built in (msgBuild). They pass
+// from message to message through the worker's pool (shared.takeBufs).
+type msgBufs struct {
+	arena []byte
+	// mshRaw holds MSH-3 onwards as they came, split by the field
+	// separator, decoded by decodeMSH only when the message becomes an
+	// event or needs its character set: an ACK folded into the message
+	// it answers never does.
+	mshRaw []byte
+	segs   []uint64 // the names of the first MaxListedSegments segments, as numbers
 	fields []uint64 // fieldID of each field named in phi_fields
 	phi    []phiRef
 	sw     []swRef
@@ -81,15 +90,10 @@ type msgBuild struct {
 	equip  []span
 }
 
-// msgBufs are the buffers a message is built in (msgBuild). They pass
-// from message to message through the worker's pool (shared.takeBufs).
-type msgBufs struct {
-	arena, mshRaw []byte
-	segs, fields  []uint64
-	phi           []phiRef
-	sw            []swRef
-	dev           []devRef
-	equip         []span
+// emptied gives the buffers with their contents dropped.
+func (b msgBufs) emptied() msgBufs {
+	return msgBufs{arena: b.arena[:0], mshRaw: b.mshRaw[:0], segs: b.segs[:0], fields: b.fields[:0],
+		phi: b.phi[:0], sw: b.sw[:0], dev: b.dev[:0], equip: b.equip[:0]}
 }
 
 // maxPooledArena is the largest arena the pool keeps: a very long
@@ -103,14 +107,13 @@ func (m *msgBuild) begin(framing string, batch bool, start int64, ts time.Time, 
 	*m = msgBuild{}
 	m.active, m.framing, m.batch, m.start, m.bytes, m.ts = true, framing, batch, start, 3, ts
 	m.sep, m.comp, m.rep, m.esc, m.sub, m.plainDelims = '|', '^', '~', '\\', '&', true
-	m.arena, m.mshRaw, m.segs, m.fields, m.phi = b.arena[:0], b.mshRaw[:0], b.segs[:0], b.fields[:0], b.phi[:0]
-	m.sw, m.dev, m.equip = b.sw[:0], b.dev[:0], b.equip[:0]
+	m.msgBufs = b.emptied()
 }
 
 // bufs takes the message's buffers out of it.
 func (m *msgBuild) bufs() msgBufs {
-	b := msgBufs{arena: m.arena, mshRaw: m.mshRaw, segs: m.segs, fields: m.fields, phi: m.phi, sw: m.sw, dev: m.dev, equip: m.equip}
-	m.arena, m.mshRaw, m.segs, m.fields, m.phi, m.sw, m.dev, m.equip = nil, nil, nil, nil, nil, nil, nil, nil
+	b := m.msgBufs
+	m.msgBufs = msgBufs{}
 	return b
 }
 

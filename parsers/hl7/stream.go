@@ -66,9 +66,12 @@ const (
 	maxInterned = 64
 )
 
+// parserName is the parser's Name, also its key in parser.Local.
+const parserName = "hl7"
+
 // Factory is the registry entry of the HL7 v2 parser.
 var Factory = parser.Factory{
-	Name:      "hl7",
+	Name:      parserName,
 	Transport: parser.TCP,
 	// 2575 is IANA's hl7; 6661 (tapirx, many interface engines), 2100 and
 	// 5000 are common interface-engine listeners; probing by content
@@ -136,7 +139,7 @@ func newStream(_ *parser.Flow, em parser.Emitter, env *parser.Env) parser.Stream
 	if env != nil {
 		l = env.Local
 	}
-	s := &stream{em: em, sh: l.Value("hl7", newShared).(*shared)}
+	s := &stream{em: em, sh: l.Value(parserName, newShared).(*shared)}
 	for i := range s.d {
 		s.d[i].dir = parser.Direction(i)
 		s.d[i].sep = '|'

@@ -247,7 +247,7 @@ func (a *app) match(f *Flow, idx int, dir parser.Direction, rest []byte, ts time
 	a.factory = idx
 	a.named = true
 	fac := &f.t.cfg.Parsers[idx]
-	a.env = &parser.Env{ProbeInner: f.probeInner, Local: &f.t.local}
+	a.env = f.parserEnv()
 	a.call(f, func() { a.stream = fac.New(f.info, f, a.env) })
 	if a.state != appMatched {
 		return
@@ -345,6 +345,12 @@ func (a *app) call(f *Flow, fn func()) {
 	fn()
 }
 
+// parserEnv is what a parser of this flow gets beyond the flow and the
+// emitter.
+func (f *Flow) parserEnv() *parser.Env {
+	return &parser.Env{ProbeInner: f.probeInner, Local: &f.t.local}
+}
+
 // probeInner lets a parser find an inner parser for bytes it carries.
 func (f *Flow) probeInner(dir parser.Direction, first []byte) (parser.Stream, parser.Verdict) {
 	i, v := f.app.probeAll(f, dir, first, len(first) >= parser.MaxProbeBytes)
@@ -352,7 +358,7 @@ func (f *Flow) probeInner(dir parser.Direction, first []byte) (parser.Stream, pa
 		return nil, v
 	}
 	fac := &f.t.cfg.Parsers[i]
-	return fac.New(f.info, f, &parser.Env{ProbeInner: f.probeInner, Local: &f.t.local}), parser.Match
+	return fac.New(f.info, f, f.parserEnv()), parser.Match
 }
 
 // sample adds bytes to the entropy sample of an unidentified flow.
