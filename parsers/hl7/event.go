@@ -15,6 +15,10 @@ type Message struct {
 	Framing string `json:"framing"`
 	// Batch is true for a message inside an FHS/BHS batch envelope.
 	Batch bool `json:"batch,omitempty"`
+	// inBlock is set on a message built in a pooled block (block.go), of
+	// size blockSizes[class]; they fill Batch's word.
+	inBlock bool
+	class   uint8
 
 	MessageType          string `json:"message_type,omitempty"`          // MSH-9.1: ADT
 	TriggerEvent         string `json:"trigger_event,omitempty"`         // MSH-9.2: A01

@@ -924,7 +924,7 @@ func (s *stream) build(d *dirState) (*Message, string) {
 	m := &d.m
 	s.decodeMSH(d)
 	cs := s.charset(d)
-	msg, phi, text := newBlock(len(m.phi), len(m.arena))
+	msg, phi, text := s.sh.block(len(m.phi), len(m.arena))
 	var a string
 	if n := len(m.arena); n <= len(text) {
 		copy(text, m.arena)

@@ -249,20 +249,23 @@ func TestBlockSizes(t *testing.T) {
 		got := uint64(1 << 62)
 		for range 5 { // the least of a few tries: nothing else allocates then
 			var ms0, ms1 runtime.MemStats
-			keep := make([]*Message, 64)
+			keep := make([]*blockHead, 64)
 			runtime.ReadMemStats(&ms0)
 			for k := range keep {
-				keep[k], _, _ = b.alloc()
+				keep[k] = b.alloc()
 			}
 			runtime.ReadMemStats(&ms1)
 			got = min(got, (ms1.TotalAlloc-ms0.TotalAlloc)/uint64(len(keep)))
 		}
-		if got != classes[i] {
-			t.Errorf("block %d (%d PHI, %d text): %d bytes, want %d", i, b.phi, b.text, got, classes[i])
+		if got != classes[i] || uint64(b.size) != classes[i] {
+			t.Errorf("block %d (%d PHI, %d text): %d bytes, want %d (listed %d)", i, b.phi, b.text, got, classes[i], b.size)
 		}
-		_, phi, text := b.alloc()
+		phi, text := b.parts(b.alloc())
+		if len(phi) != b.phi || len(text) != b.text {
+			t.Errorf("block %d: room for %d PHI and %d text, listed %d and %d", i, len(phi), len(text), b.phi, b.text)
+		}
 		// 8: the heap's header in objects of this size that hold pointers.
-		if size := unsafe.Sizeof(Message{}) + uintptr(len(phi))*unsafe.Sizeof(PHIValue{}) + uintptr(len(text)) + 8; classes[i]-uint64(size) >= 8 {
+		if size := unsafe.Sizeof(blockHead{}) + uintptr(len(phi))*unsafe.Sizeof(PHIValue{}) + uintptr(len(text)) + 8; classes[i]-uint64(size) >= 8 {
 			t.Errorf("block %d: %d bytes used of %d", i, size, classes[i])
 		}
 	}

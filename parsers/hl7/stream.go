@@ -182,6 +182,10 @@ type shared struct {
 	// (on the benchmark's messages, 4096 streams in turn took 4.4 µs a
 	// message against 2.4 for 64).
 	bufs []msgBufs
+	// blocks holds released event blocks by size (blockSizes), the latest
+	// last; blockBytes is their total size.
+	blocks     [numBlockSizes][]*blockHead
+	blockBytes int
 	// scratch and scratch2 are decode's buffers, used within one call.
 	scratch, scratch2 []byte
 }

@@ -9,6 +9,7 @@ package parser
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,6 +94,21 @@ type Flow struct {
 type Body interface {
 	EventType() string
 }
+
+// Reusable is a Body whose memory its parser reuses once the event is
+// written: the pipeline calls Release when every sink's Write has returned,
+// from the goroutine of the flow table that emitted it (the parser's own).
+// Sinks therefore keep nothing of an event past Write: no body, no string
+// of it (copy what must stay). A released body is never read again.
+type Reusable interface {
+	Body
+	Release()
+}
+
+// PoisonReleased makes reusable bodies overwrite their text when released,
+// so that anything that kept a string of a written event reads garbage:
+// tests turn it on to prove no sink does. Off in production.
+var PoisonReleased atomic.Bool
 
 // Emitter receives a parser's events. The pipeline stamps each with the flow
 // and the ordering key, so a parser passes only the time and the body. A body

@@ -100,5 +100,7 @@ func (t *Table) ARP(p *decode.Packet, idx uint64) {
 	}
 	t.Stats.ARPEvents++
 	t.Stats.Events++
-	t.out = append(t.out, &event.Event{TS: time.Unix(0, p.TS), Sensor: t.cfg.Sensor, Body: b, Key: event.Key{Packet: idx, Flow: idx}})
+	ev := t.newEvent()
+	ev.TS, ev.Sensor, ev.Body, ev.Key = time.Unix(0, p.TS), t.cfg.Sensor, b, event.Key{Packet: idx, Flow: idx}
+	t.out = append(t.out, ev)
 }

@@ -167,9 +167,12 @@ type Table struct {
 	// belongs to one worker.
 	local parser.Local
 
-	out      []*event.Event
-	flushing []*Flow // end of input: flows still to finish, by first frame
-	trigger  uint64  // index of the packet, tick or end being processed
+	out []*event.Event
+	// freeEvents are written events back from the merger (Recycle), the
+	// latest last, for emit to reuse: at most maxFreeEvents.
+	freeEvents []*event.Event
+	flushing   []*Flow // end of input: flows still to finish, by first frame
+	trigger    uint64  // index of the packet, tick or end being processed
 	// clock is the latest capture time seen, in every frame of the input
 	// (Observe), not only this table's: it never goes back, even when the
 	// input's time does between files, and it is the same in every table
@@ -281,6 +284,42 @@ func (t *Table) Begin(out []*event.Event) { t.out = out[:0] }
 
 // End returns the events collected since Begin, in emission order.
 func (t *Table) End() []*event.Event { o := t.out; t.out = nil; return o }
+
+// maxFreeEvents bounds the written events a table keeps for reuse: about
+// the events of a few merge rounds.
+const maxFreeEvents = 4096
+
+// Recycle takes back events this table emitted once every sink has
+// written them (so after End, from the table's goroutine): their bodies
+// that can be reused are released to their parsers (parser.Reusable), and
+// the events are kept for the next ones. evs is cleared. Nothing may use
+// the events after.
+func (t *Table) Recycle(evs []*event.Event) {
+	for i, ev := range evs {
+		if ev == nil {
+			continue
+		}
+		evs[i] = nil
+		if r, ok := ev.Body.(parser.Reusable); ok {
+			r.Release()
+		}
+		*ev = event.Event{}
+		if len(t.freeEvents) < maxFreeEvents {
+			t.freeEvents = append(t.freeEvents, ev)
+		}
+	}
+}
+
+// newEvent gives a zero event: a recycled one when there is one.
+func (t *Table) newEvent() *event.Event {
+	if n := len(t.freeEvents); n > 0 {
+		ev := t.freeEvents[n-1]
+		t.freeEvents[n-1] = nil
+		t.freeEvents = t.freeEvents[:n-1]
+		return ev
+	}
+	return new(event.Event)
+}
 
 // Len is the number of flows in the table.
 func (t *Table) Len() int { return len(t.flows) }
@@ -510,7 +549,8 @@ func (t *Table) emit(f *Flow, ts time.Time, b parser.Body) {
 	if a, ok := b.(*parser.Anomaly); ok {
 		t.Stats.Anomalies[a.Source+"/"+a.Code]++
 	}
-	ev := &event.Event{TS: ts, Flow: f.info, Sensor: t.cfg.Sensor, Body: b, Key: event.Key{Packet: t.trigger, Flow: f.id, Seq: f.seq}}
+	ev := t.newEvent()
+	ev.TS, ev.Flow, ev.Sensor, ev.Body, ev.Key = ts, f.info, t.cfg.Sensor, b, event.Key{Packet: t.trigger, Flow: f.id, Seq: f.seq}
 	f.seq++
 	t.out = append(t.out, ev)
 }

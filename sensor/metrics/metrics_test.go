@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -188,7 +189,7 @@ func TestLabelsClosed(t *testing.T) {
 	for _, r := range detect.Rules() {
 		rules[r.ID] = true
 	}
-	orOther := func(m map[string]bool) map[string]bool {
+	orOther := func(m map[string]string) map[string]bool {
 		n := map[string]bool{other: true}
 		for k := range m {
 			n[k] = true
@@ -328,4 +329,29 @@ func values(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestLabelsOwnTheirText: a series keeps its label values as long as it
+// lives, and events' strings may lie in memory their parser reuses once
+// the event is written (parser.Reusable). The labels must be the sink's
+// own strings: after the event's text is overwritten, the series are
+// still named as they were.
+func TestLabelsOwnTheirText(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	sink := NewSink(parsers.All)
+	reg.MustRegister(sink)
+	text := []byte("ORUAE")
+	view := func(i, n int) string { return unsafe.String(&text[i], n) }
+	evs := []*event.Event{
+		{Body: &hl7.Message{MessageType: view(0, 3), AckCode: view(3, 2)}},
+		{Body: &dicom.Association{Result: view(0, 3)}},
+	}
+	if err := sink.Write(evs); err != nil {
+		t.Fatal(err)
+	}
+	copy(text, "XXXXX")
+	got := values(t, reg)
+	if got[`medtap_hl7_messages_total{ack_code="AE",message_type="ORU"}`] != 1 {
+		t.Errorf("hl7 series renamed with the event's text: %v", got)
+	}
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,27 +30,31 @@ var (
 	hl7AckCodes   = set("AA", "AE", "AR", "CA", "CE", "CR", "none")
 	tlsVersions   = set("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3", "unknown")
 	severities    = set(policy.Severities...)
-	ruleIDs       = func() map[string]bool {
-		m := map[string]bool{}
+	ruleIDs       = func() map[string]string {
+		m := map[string]string{}
 		for _, r := range detect.Rules() {
-			m[r.ID] = true
+			m[r.ID] = r.ID
 		}
 		return m
 	}()
 	codedMedical = set("dicom", "hl7", "astm")
 )
 
-func set(vals ...string) map[string]bool {
-	m := make(map[string]bool, len(vals))
+// set maps each of vals to itself.
+func set(vals ...string) map[string]string {
+	m := make(map[string]string, len(vals))
 	for _, v := range vals {
-		m[v] = true
+		m[v] = v
 	}
 	return m
 }
 
-func pick(m map[string]bool, v string) string {
-	if m[v] {
-		return v
+// pick gives the label of v: the set's own copy of it, or other. A label
+// is kept as long as its series, so it must never be v itself, which may
+// lie in an event's memory (parser.Reusable).
+func pick(m map[string]string, v string) string {
+	if l, ok := m[v]; ok {
+		return l
 	}
 	return other
 }
@@ -95,12 +100,12 @@ type Sink struct {
 	medical    *prometheus.CounterVec
 	collectors []prometheus.Collector
 
-	parsers      map[string]bool   // the registry's parser names
-	medicalProto map[string]bool   // parsers whose payload is medical
+	parsers      map[string]string // the registry's parser names (set)
+	medicalProto map[string]string // parsers whose payload is medical (set)
 	medicalPorts map[uint16]string // a medical parser's hinted ports, for TLS flows
 
 	mu       sync.Mutex
-	hl7Types map[string]bool
+	hl7Types map[string]string // set
 }
 
 // NewSink returns a Sink for the parser registry in use (factories: its
@@ -120,10 +125,10 @@ func NewSink(factories []parser.Factory) *Sink {
 		alerts:    prometheus.NewCounterVec(optAlerts, []string{"rule", "severity"}),
 		medical:   prometheus.NewCounterVec(optMedical, []string{"protocol", "encrypted"}),
 
-		parsers:      map[string]bool{},
-		medicalProto: map[string]bool{},
+		parsers:      map[string]string{},
+		medicalProto: map[string]string{},
 		medicalPorts: map[uint16]string{},
-		hl7Types:     map[string]bool{},
+		hl7Types:     map[string]string{},
 	}
 	s.collectors = []prometheus.Collector{s.events, s.write, s.assoc, s.dimse, s.hl7, s.astm, s.tls, s.devFrames, s.devCheck, s.alerts, s.medical}
 	coded := map[string]bool{}
@@ -131,9 +136,9 @@ func NewSink(factories []parser.Factory) *Sink {
 		coded[f.Name] = true
 	}
 	for _, f := range factories {
-		s.parsers[f.Name] = true
-		if codedMedical[f.Name] || !coded[f.Name] {
-			s.medicalProto[f.Name] = true
+		s.parsers[f.Name] = f.Name
+		if _, ok := codedMedical[f.Name]; ok || !coded[f.Name] {
+			s.medicalProto[f.Name] = f.Name
 			for _, p := range f.Ports {
 				if _, ok := s.medicalPorts[p]; !ok {
 					s.medicalPorts[p] = f.Name
@@ -212,15 +217,14 @@ func (s *Sink) Write(evs []*event.Event) error {
 
 // flow counts a flow record's payload when it carries a medical protocol.
 func (s *Sink) flow(e *event.Event, r *flow.Record) {
-	proto := r.AppProto
-	if !s.medicalProto[proto] {
-		if proto != "tls" || e.Flow == nil {
+	proto, ok := s.medicalProto[r.AppProto]
+	if !ok {
+		if r.AppProto != "tls" || e.Flow == nil {
 			return
 		}
 		// TLS on a medical protocol's port (DICOM TLS on 2762, HL7 over
 		// TLS on 2575...): the payload is medical, and its parser cannot
 		// see inside.
-		var ok bool
 		if proto, ok = s.medicalPorts[e.Flow.Server.Port()]; !ok {
 			return
 		}
@@ -242,14 +246,15 @@ func (s *Sink) hl7Type(t string) string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hl7Types[t] {
-		return t
+	if l, ok := s.hl7Types[t]; ok {
+		return l
 	}
 	if len(s.hl7Types) >= MaxHL7Types {
 		return other
 	}
-	s.hl7Types[t] = true
-	return t
+	l := strings.Clone(t) // t lies in the event's memory
+	s.hl7Types[l] = l
+	return l
 }
 
 func hl7Ack(code string) string {

@@ -62,7 +62,10 @@ type Config struct {
 	Defrag      decode.DefragLimits
 }
 
-// Sink receives events in deterministic order from one goroutine.
+// Sink receives events in deterministic order from one goroutine. It keeps
+// nothing of them past Write, neither the events nor any string or slice of
+// their bodies: once Write returns, the worker that made them reuses their
+// memory (flow.Table.Recycle, parser.Reusable).
 type Sink interface {
 	Write(evs []*event.Event) error
 }
@@ -431,6 +434,9 @@ func (w *worker) emit() {
 	}
 	w.out <- w.res
 	w.res = <-w.results
+	// The merger is done with that round's events: they and their
+	// bodies are reused.
+	w.table.Recycle(w.res.events)
 	w.table.Begin(w.res.events)
 }
 
@@ -488,9 +494,7 @@ func merge(workers []*worker, sink Sink) error {
 		}
 		clear(merged)
 		for i, r := range res {
-			clear(r.events)
-			r.events = r.events[:0]
-			from[i].results <- r
+			from[i].results <- r // its worker recycles the events
 		}
 	}
 }
