@@ -261,8 +261,8 @@ func (s *stream) bodyBytes(d *dirState, p []byte) {
 	}
 }
 
-// bodyPool holds the body scan buffers: a stream takes one at its first
-// body byte and gives it back when it closes, so many short flows with
+// bodyPool holds the body scan buffers: a stream takes one at a body's
+// first byte and gives it back when the body ends, so many flows with
 // bodies cost no allocation each (the buffer never grows past its
 // MaxScanBody capacity).
 var bodyPool = sync.Pool{New: func() any { return new([MaxScanBody]byte) }}
@@ -612,7 +612,8 @@ func (s *stream) endMessage(dir parser.Direction, ts time.Time) {
 		if len(d.body) > 0 {
 			s.addScan(t, "request_body", d.body)
 		}
-		d.m, d.body, d.bytes = msg{}, d.body[:0], 0
+		releaseBody(d) // an idle connection holds no scan buffer
+		d.m, d.bytes = msg{}, 0
 		s.queue(t, ts)
 		return
 	}
@@ -625,7 +626,8 @@ func (s *stream) endMessage(dir parser.Direction, ts time.Time) {
 	if len(d.body) > 0 {
 		s.addScan(t, "response_body", d.body)
 	}
-	d.m, d.body, d.bytes = msg{}, d.body[:0], 0
+	releaseBody(d)
+	d.m, d.bytes = msg{}, 0
 	s.emit(t, ts)
 }
 

@@ -40,7 +40,7 @@ const (
 	chunkSize = 256 << 10
 	// chunksInFlight bounds the ring: memory, and how far the fastest
 	// reader of a file can run ahead of the slowest.
-	chunksInFlight = 16
+	chunksInFlight = 8
 	// carryCap is the initial size of a reader's buffer for records that
 	// straddle chunks; it grows to at most a block's limit.
 	carryCap = 64 << 10
