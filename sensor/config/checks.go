@@ -45,6 +45,31 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// MinMemoryLimit is the smallest memory limit taken: below it the
+// collector would run nearly all the time on any input.
+const MinMemoryLimit = 16 << 20
+
+// ParseMemoryLimit reads a memory limit: a size (at least MinMemoryLimit)
+// or "off" (0).
+func ParseMemoryLimit(s string) (int64, error) {
+	if strings.TrimSpace(s) == "off" {
+		return 0, nil
+	}
+	n, err := ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither off nor a size like 44MiB or 1GiB", s)
+	}
+	if n < MinMemoryLimit {
+		return 0, fmt.Errorf("%q is below the least limit, 16MiB; use a larger size or off", s)
+	}
+	return n, nil
+}
+
+func memoryLimit(v any) error {
+	_, err := ParseMemoryLimit(v.(string))
+	return err
+}
+
 func nonEmpty(v any) error {
 	if v.(string) == "" {
 		return errors.New("must not be empty")

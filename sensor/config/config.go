@@ -44,6 +44,10 @@ type Config struct {
 	DB       string   // inventory database (--db)
 	Evidence string   // default or masked (--evidence)
 	Framing  []string // device framing definitions (--framing)
+	// MemoryLimit is the soft memory budget, a size or "off"
+	// (--memory-limit); HugePages is auto or off (--huge-pages).
+	MemoryLimit string
+	HugePages   string
 
 	Capture   Capture
 	Output    Output
@@ -157,6 +161,9 @@ var fields = map[string]field{
 	"db":        {kind: kPath, flag: "db", dst: func(c *Config) any { return &c.DB }},
 	"evidence":  {kind: kString, flag: "evidence", dst: func(c *Config) any { return &c.Evidence }, check: oneOf("default", "masked")},
 	"framing":   {kind: kPaths, flag: "framing", dst: func(c *Config) any { return &c.Framing }},
+
+	"memory_limit": {kind: kString, flag: "memory-limit", dst: func(c *Config) any { return &c.MemoryLimit }, check: memoryLimit},
+	"huge_pages":   {kind: kString, flag: "huge-pages", dst: func(c *Config) any { return &c.HugePages }, check: oneOf("auto", "off")},
 
 	"capture.interfaces":    {kind: kStrings, flag: "interface", dst: func(c *Config) any { return &c.Capture.Interfaces }, check: nonEmpty},
 	"capture.block_size":    {kind: kSize, flag: "block-size", dst: func(c *Config) any { return &c.Capture.BlockSize }, check: sizeRange(128<<10, 16<<20)},

@@ -45,7 +45,7 @@ func TestErrors(t *testing.T) {
 	for _, tc := range []struct {
 		yaml, want string
 	}{
-		{"workers: 2\nbogus: 1\n", "x.yaml:2: unknown key bogus (known here: api, capture, db, evidence, framing, geoip, key_file, max_flows, nats, output, policy, profiling, sensor, syslog, workers)"},
+		{"workers: 2\nbogus: 1\n", "x.yaml:2: unknown key bogus (known here: api, capture, db, evidence, framing, geoip, huge_pages, key_file, max_flows, memory_limit, nats, output, policy, profiling, sensor, syslog, workers)"},
 		{"syslog:\n  url: udp://h:514\n  formt: cef\n", "x.yaml:3: unknown key syslog.formt (known in syslog: ca, cert, events, facility, format, key, url)"},
 		{"workers: 2\nworkers: 3\n", "x.yaml:2: key workers repeated"},
 		{"workers: many\n", `x.yaml:1: workers: "many" is not a whole number`},

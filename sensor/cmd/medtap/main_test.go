@@ -43,6 +43,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"analyze", "--workers", "0", sample}, "--workers 0 out of range"},
 		{[]string{"analyze", "--bogus", sample}, "flag provided but not defined: -bogus"},
 		{[]string{"analyze", "--progress", "sometimes", sample}, "use auto, always or never"},
+		{[]string{"analyze", "--memory-limit", "lots", sample}, `--memory-limit: "lots" is neither off nor a size like 44MiB or 1GiB`},
+		{[]string{"analyze", "--memory-limit", "8MiB", sample}, `--memory-limit: "8MiB" is below the least limit, 16MiB; use a larger size or off`},
 	}
 	for _, c := range cases {
 		code, _, stderr := medtap(c.args...)

@@ -16,7 +16,9 @@ import (
 	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/sensor/config"
 	"github.com/medtap/medtap/sensor/flow"
+	"github.com/medtap/medtap/sensor/memlimit"
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/output"
 	"github.com/medtap/medtap/sensor/pipeline"
@@ -44,6 +46,8 @@ type sessionFlags struct {
 	db        string    // inventory database (assets.go)
 	fresh     bool
 	hugePages string // --huge-pages: auto or off
+	memLimit  string // --memory-limit: a size or off
+	memBudget int64  // memLimit parsed (0: off)
 }
 
 // register adds the shared flags to fs. outHelp describes -o for the
@@ -61,6 +65,7 @@ func (sf *sessionFlags) register(fs *flag.FlagSet, outHelp string) {
 	fs.StringVar(&sf.disable, "disable-parsers", "", "comma-separated parser `NAMES` not to run (see 'medtap parsers'); their flows stay flow records with app_proto unknown")
 	fs.StringVar(&sf.evidence, "evidence", "default", "alert evidence: default (field names, categories, pseudonyms) or masked (adds masked excerpts; lab use)")
 	fs.StringVar(&sf.hugePages, "huge-pages", "auto", "auto: back the heap with transparent huge pages when the kernel gives them only on request (far fewer page faults); off: the kernel's default pages")
+	fs.StringVar(&sf.memLimit, "memory-limit", fmt.Sprintf("%dMiB", memlimit.DefaultBudget>>20), "soft memory `SIZE` the collector keeps medtap under while its live data fits in two thirds of it, raised with the data past that (off: Go's default; GOMEMLIMIT in the environment wins)")
 	sf.registerInventory(fs)
 	sf.ops.register(fs)
 	sf.sinks.register(fs)
@@ -87,6 +92,11 @@ func (sf *sessionFlags) validate() error {
 	if sf.hugePages != "auto" && sf.hugePages != "off" {
 		return fmt.Errorf("--huge-pages %q: use auto or off", sf.hugePages)
 	}
+	n, err := config.ParseMemoryLimit(sf.memLimit)
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %v", err)
+	}
+	sf.memBudget = n
 	return nil
 }
 
@@ -159,6 +169,13 @@ func newSession(cmd string, sf sessionFlags) (*session, error) {
 	if err := s.startNATS(); err != nil {
 		s.close()
 		return nil, err
+	}
+	// Last, so that a session that fails to start leaves no limit.
+	s.closers = append(s.closers, memlimit.Start(sf.memBudget).Stop)
+	if sf.memBudget > 0 {
+		// The start-up code has run: the run maps back what it reads.
+		// A failure costs memory, not correctness: not reported.
+		_, _ = memlimit.TrimStartup()
 	}
 	return s, nil
 }
