@@ -80,7 +80,9 @@ const maxPooledBlockBytes = 2 << 20
 
 // block gives the smallest block with room for nphi PHI values and text
 // bytes, or the largest: the latest released one of that size, else a new
-// one. Its message is zero but for the block's marks.
+// one. Its message is zero but for the block's marks. A released block
+// keeps its text (and the side allocations its message points to) until
+// it is taken again, as freed memory would.
 func (sh *shared) block(nphi, text int) (*Message, []PHIValue, []byte) {
 	c := len(blockSizes) - 1
 	for i := range blockSizes[:c] {
@@ -96,6 +98,9 @@ func (sh *shared) block(nphi, text int) (*Message, []PHIValue, []byte) {
 		free[len(free)-1] = nil
 		sh.blocks[c] = free[:len(free)-1]
 		sh.blockBytes -= bs.size
+		// Cleared here, not at Release: the block is written next
+		// anyway, so its lines are fetched once.
+		h.msg = Message{class: uint8(c), inBlock: true}
 	} else {
 		h = bs.alloc()
 		h.pool = sh
@@ -119,8 +124,8 @@ func (m *Message) Release() {
 		for i := range text {
 			text[i] = 'X'
 		}
+		*m = Message{class: c, inBlock: true}
 	}
-	*m = Message{class: c, inBlock: true}
 	sh := h.pool
 	if sh.blockBytes+bs.size > maxPooledBlockBytes {
 		return
