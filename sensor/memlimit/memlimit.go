@@ -35,8 +35,8 @@ import (
 
 // DefaultBudget is the budget medtap runs with unless told otherwise:
 // with the executable's pages the run reads (about 13 MiB after
-// TrimStartup) it keeps the offline benchmark run near 60 MiB resident.
-const DefaultBudget = 48 << 20
+// TrimStartup) it keeps the offline benchmark run under 60 MiB resident.
+const DefaultBudget = 44 << 20
 
 // headroomDiv sets the headroom over the live data once it is past two
 // thirds of the budget: live/headroomDiv more (GOGC=50 in effect).
