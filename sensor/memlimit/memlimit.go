@@ -50,7 +50,7 @@ type Governor struct {
 	limit   atomic.Int64 // the limit in force
 	raised  atomic.Int64 // how many times the limit moved above the budget
 	samples []metrics.Sample
-	mu      sync.Mutex // samples
+	mu      sync.Mutex // samples, and the limit against Stop
 }
 
 // Start sets a soft memory budget of budget bytes (0: none, nothing is
@@ -92,7 +92,12 @@ func (g *Governor) Raised() int64 { return g.raised.Load() }
 // Stop ends the adjustments and restores the limit that was in force
 // before Start.
 func (g *Governor) Stop() {
-	if g.limit.Load() == 0 || g.stopped.Swap(true) {
+	if g.limit.Load() == 0 {
+		return
+	}
+	g.mu.Lock() // an adjustment under way finishes first
+	defer g.mu.Unlock()
+	if g.stopped.Swap(true) {
 		return
 	}
 	debug.SetMemoryLimit(g.before)
@@ -118,6 +123,10 @@ func (g *Governor) arm() {
 // adjust sets the limit for the live data the last collection found.
 func (g *Governor) adjust() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped.Load() {
+		return
+	}
 	metrics.Read(g.samples)
 	v := func(i int) int64 {
 		if g.samples[i].Value.Kind() != metrics.KindUint64 {
@@ -131,7 +140,6 @@ func (g *Governor) adjust() {
 	}
 	live := v(0)
 	runtimeOwn := v(1) - v(2) - v(3) - v(4) - v(5) // stacks, GC metadata, buffers
-	g.mu.Unlock()
 	want := max(g.budget, limitFor(live, runtimeOwn))
 	if want == g.limit.Load() {
 		return
