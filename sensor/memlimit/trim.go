@@ -7,15 +7,15 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/medtap/medtap/sensor/internal/procmaps"
 )
 
 // mapping is one mapping of /proc/self/smaps, with what trimming needs.
 type mapping struct {
-	start, end uint64
-	perms      string
-	path       string
-	rss        int64 // bytes
-	anon       int64 // Anonymous: private copies of written pages, bytes
+	procmaps.Mapping
+	rss  int64 // bytes
+	anon int64 // Anonymous: private copies of written pages, bytes
 }
 
 // parseSmaps reads the mappings of an smaps file.
@@ -25,42 +25,25 @@ func parseSmaps(r io.Reader) []mapping {
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if m, ok := procmaps.Parse(line); ok {
+			out = append(out, mapping{Mapping: m})
+			continue
+		}
+		// A field of the latest mapping: "Rss:  123 kB".
 		f := strings.Fields(line)
-		if len(f) == 0 {
+		if len(out) == 0 || len(f) < 2 {
 			continue
 		}
-		if strings.HasSuffix(f[0], ":") {
-			// A field of the latest mapping: "Rss:  123 kB".
-			if len(out) == 0 || len(f) < 2 {
-				continue
-			}
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				continue
-			}
-			m := &out[len(out)-1]
-			switch f[0] {
-			case "Rss:":
-				m.rss = kb << 10
-			case "Anonymous:":
-				m.anon = kb << 10
-			}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
 			continue
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok || len(f) < 5 {
-			continue
+		switch m := &out[len(out)-1]; f[0] {
+		case "Rss:":
+			m.rss = kb << 10
+		case "Anonymous:":
+			m.anon = kb << 10
 		}
-		a, errA := strconv.ParseUint(lo, 16, 64)
-		b, errB := strconv.ParseUint(hi, 16, 64)
-		if errA != nil || errB != nil {
-			continue
-		}
-		m := mapping{start: a, end: b, perms: f[1]}
-		if len(f) >= 6 {
-			m.path = strings.Join(f[5:], " ")
-		}
-		out = append(out, m)
 	}
 	return out
 }
@@ -75,10 +58,10 @@ func parseSmaps(r io.Reader) []mapping {
 func trimmable(ms []mapping, exe string) []mapping {
 	var out []mapping
 	for _, m := range ms {
-		if m.path != exe || m.anon != 0 || m.rss == 0 {
+		if m.Path != exe || m.anon != 0 || m.rss == 0 {
 			continue
 		}
-		if m.perms != "r-xp" && m.perms != "r--p" {
+		if m.Perms != "r-xp" && m.Perms != "r--p" {
 			continue
 		}
 		out = append(out, m)

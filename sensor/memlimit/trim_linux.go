@@ -4,6 +4,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/medtap/medtap/sensor/internal/procmaps"
 )
 
 // TrimStartup drops the process's mappings of the pages of its own
@@ -29,9 +31,8 @@ func TrimStartup() (int64, error) {
 	f.Close()
 	var n int64
 	for _, m := range trimmable(ms, exe) {
-		// By address: the mappings are not Go memory.
-		if _, _, e := unix.Syscall(unix.SYS_MADVISE, uintptr(m.start), uintptr(m.end-m.start), unix.MADV_DONTNEED); e != 0 {
-			return n, e
+		if err := procmaps.Madvise(m.Start, m.End, unix.MADV_DONTNEED); err != nil {
+			return n, err
 		}
 		n += m.rss
 	}

@@ -44,10 +44,10 @@ func TestTrimmable(t *testing.T) {
 		t.Fatalf("parsed %d mappings, want 6: %+v", len(ms), ms)
 	}
 	got := trimmable(ms, "/opt/medtap/bin/medtap")
-	if len(got) != 2 || got[0].start != 0x400000 || got[1].start != 0x114c000 {
+	if len(got) != 2 || got[0].Start != 0x400000 || got[1].Start != 0x114c000 {
 		t.Fatalf("trimmable: %+v, want the r-xp and the clean r--p mapping", got)
 	}
-	if got[0].rss != 9712<<10 || got[1].end != 0x1e0c000 {
+	if got[0].rss != 9712<<10 || got[1].End != 0x1e0c000 {
 		t.Errorf("mapping read wrong: %+v", got)
 	}
 }

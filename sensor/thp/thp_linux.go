@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/medtap/medtap/sensor/internal/procmaps"
 )
 
 // modeFile holds the kernel's THP mode, the selected one in brackets:
@@ -83,40 +84,14 @@ func adviseMappings(lo, hi uintptr) (int, error) {
 	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		start, end, writable, ok := parseMapping(sc.Text())
-		if !ok || !writable || end <= lo || start >= hi {
+		m, ok := procmaps.Parse(sc.Text())
+		if !ok || !m.Writable() || m.End <= lo || m.Start >= hi {
 			continue
 		}
-		if err := madvise(start, end-start, unix.MADV_HUGEPAGE); err != nil {
-			return n, fmt.Errorf("madvise %#x-%#x: %w", start, end, err)
+		if err := procmaps.Madvise(m.Start, m.End, unix.MADV_HUGEPAGE); err != nil {
+			return n, fmt.Errorf("madvise %#x-%#x: %w", m.Start, m.End, err)
 		}
-		n += int(end - start)
+		n += int(m.End - m.Start)
 	}
 	return n, sc.Err()
-}
-
-// parseMapping reads the address range and write permission of one line
-// of /proc/self/maps: "7f1d2000-7f1d4000 rw-p 00000000 00:00 0 ...".
-func parseMapping(line string) (start, end uintptr, writable, ok bool) {
-	rng, rest, ok1 := strings.Cut(line, " ")
-	a, b, ok2 := strings.Cut(rng, "-")
-	if !ok1 || !ok2 || len(rest) < 2 {
-		return 0, 0, false, false
-	}
-	s, err1 := strconv.ParseUint(a, 16, 64)
-	e, err2 := strconv.ParseUint(b, 16, 64)
-	if err1 != nil || err2 != nil || e <= s {
-		return 0, 0, false, false
-	}
-	return uintptr(s), uintptr(e), rest[1] == 'w', true
-}
-
-// madvise advises a range given by address: the heap's mappings are not
-// slices of this program.
-func madvise(addr, n uintptr, advice int) error {
-	_, _, errno := unix.Syscall(unix.SYS_MADVISE, addr, n, uintptr(advice))
-	if errno != 0 {
-		return errno
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/medtap/medtap/sensor/internal/procmaps"
 )
 
 func TestSelectedMode(t *testing.T) {
@@ -37,27 +39,6 @@ func TestDisabledByGODEBUG(t *testing.T) {
 	} {
 		if got := disabledByGODEBUG(c.in); got != c.want {
 			t.Errorf("disabledByGODEBUG(%q) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
-
-func TestParseMapping(t *testing.T) {
-	for _, c := range []struct {
-		line       string
-		start, end uintptr
-		w, ok      bool
-	}{
-		{"3fbc7b400000-3fbc7e800000 rw-p 00000000 00:00 0 ", 0x3fbc7b400000, 0x3fbc7e800000, true, true},
-		{"00400000-0114a000 r-xp 00000000 fd:01 123 /usr/bin/medtap", 0x400000, 0x114a000, false, true},
-		{"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]", 0xffffffffff600000, 0xffffffffff601000, false, true},
-		{"", 0, 0, false, false},
-		{"zz-10 rw-p", 0, 0, false, false},
-		{"20-10 rw-p", 0, 0, false, false},
-		{"10-20", 0, 0, false, false},
-	} {
-		s, e, w, ok := parseMapping(c.line)
-		if s != c.start || e != c.end || w != c.w || ok != c.ok {
-			t.Errorf("parseMapping(%q) = %#x %#x %v %v, want %#x %#x %v %v", c.line, s, e, w, ok, c.start, c.end, c.w, c.ok)
 		}
 	}
 }
@@ -98,8 +79,8 @@ func smapsEligible(t *testing.T, addr uintptr) (eligible, found bool) {
 	in := false
 	for sc.Scan() {
 		line := sc.Text()
-		if s, e, _, ok := parseMapping(line); ok {
-			in = s <= addr && addr < e
+		if m, ok := procmaps.Parse(line); ok {
+			in = m.Start <= addr && addr < m.End
 			continue
 		}
 		if in && strings.HasPrefix(line, "THPeligible:") {
