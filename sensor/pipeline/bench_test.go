@@ -3,14 +3,13 @@ package pipeline
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/sensor/event"
 	"github.com/medtap/medtap/sensor/flow"
+	"github.com/medtap/medtap/sensor/internal/gentest"
 )
 
 type discard struct{ n int }
@@ -28,16 +27,7 @@ func benchCapture(b *testing.B) string {
 	if f := os.Getenv("MEDTAP_BENCH_FILE"); f != "" {
 		return f
 	}
-	dir := b.TempDir()
-	tool := filepath.Join(dir, "medtap-pcaptool")
-	if out, err := exec.Command("go", "build", "-o", tool, "../cmd/medtap-pcaptool").CombinedOutput(); err != nil {
-		b.Fatalf("build generator: %v\n%s", err, out)
-	}
-	path := filepath.Join(dir, "mixed.pcap")
-	if out, err := exec.Command(tool, "gen", "-o", path, "-size", "64MiB", "-seed", "1").CombinedOutput(); err != nil {
-		b.Fatalf("generate: %v\n%s", err, out)
-	}
-	return path
+	return gentest.Build(b).Mixed("64MiB", 1)
 }
 
 // BenchmarkAnalyze runs the whole pipeline (read, decode, flows,

@@ -3,38 +3,24 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/sensor/flow"
+	"github.com/medtap/medtap/sensor/internal/gentest"
 )
 
-// generate builds the project's capture generator and writes a mixed
-// capture, clean and with a share of its data segments dropped by the
-// project's own drop filter.
+// generate writes a mixed capture with the project's generator, clean and
+// with a share of its data segments dropped by the project's own drop
+// filter.
 func generate(t *testing.T, size string) (clean, lossy string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the capture generator")
 	}
-	dir := t.TempDir()
-	tool := filepath.Join(dir, "medtap-pcaptool")
-	if out, err := exec.Command("go", "build", "-o", tool, "../cmd/medtap-pcaptool").CombinedOutput(); err != nil {
-		t.Fatalf("build generator: %v\n%s", err, out)
-	}
-	clean = filepath.Join(dir, "mixed.pcap")
-	lossy = filepath.Join(dir, "mixed-lossy.pcap")
-	for _, args := range [][]string{
-		{"gen", "-o", clean, "-size", size, "-seed", "7"},
-		{"drop", "-i", clean, "-o", lossy, "-rate", "0.01", "-seed", "7"},
-	} {
-		if out, err := exec.Command(tool, args...).CombinedOutput(); err != nil {
-			t.Fatalf("medtap-pcaptool %v: %v\n%s", args, err, out)
-		}
-	}
-	return clean, lossy
+	g := gentest.Build(t)
+	clean = g.Mixed(size, 7)
+	return clean, g.Drop(clean, "0.01", 7)
 }
 
 type dicomCount struct {

@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/sensor/internal/gentest"
 )
 
 // TestWrittenEventsNotKept: once every sink has written an event, the
@@ -21,14 +21,7 @@ func TestWrittenEventsNotKept(t *testing.T) {
 		t.Skip("builds and runs the capture generator")
 	}
 	dir := t.TempDir()
-	tool := filepath.Join(dir, "medtap-pcaptool")
-	if out, err := exec.Command("go", "build", "-o", tool, "../medtap-pcaptool").CombinedOutput(); err != nil {
-		t.Fatalf("build generator: %v\n%s", err, out)
-	}
-	mixed := filepath.Join(dir, "mixed.pcap")
-	if out, err := exec.Command(tool, "gen", "-o", mixed, "-size", "12MiB", "-seed", "3").CombinedOutput(); err != nil {
-		t.Fatalf("generate: %v\n%s", err, out)
-	}
+	mixed := gentest.Build(t).Mixed("12MiB", 3)
 	inputs := []string{"../../../pcaps/hl7-corpus.pcap", "../../../pcaps/hl7-chinese.pcap", "../../../pcaps/hl7-nak.pcap",
 		"../../../pcaps/inventory-lan.pcap", "../../../pcaps/dicom-store.pcap", mixed}
 	analyzeTo := func(out string, poison bool) {
