@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"github.com/medtap/medtap/detect/inventory/oui"
 	"github.com/medtap/medtap/detect/inventory/store"
 	"github.com/medtap/medtap/detect/report"
+	"github.com/medtap/medtap/sensor/internal/jsonlist"
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/pipeline"
 )
@@ -168,18 +168,13 @@ func (is *invSession) commit() error {
 	} else {
 		assets = is.inv.Assets()
 	}
-	return writeJSONFile(is.assets, nonNilAssets(assets))
+	return writeAssetsFile(is.assets, assets)
 }
 
-func nonNilAssets(a []inventory.Asset) []inventory.Asset {
-	if a == nil {
-		return []inventory.Asset{}
-	}
-	return a
-}
-
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+// writeAssetsFile writes assets.json through a temporary file, in place
+// only when whole.
+func writeAssetsFile(path string, assets []inventory.Asset) error {
+	b, err := jsonlist.MarshalIndent(assets)
 	if err != nil {
 		return err
 	}
@@ -278,7 +273,7 @@ func assetsCmd(args []string, stdout, stderr io.Writer) int {
 	var out bytes.Buffer
 	switch *format {
 	case "json":
-		b, _ := json.MarshalIndent(nonNilAssets(assets), "", "  ")
+		b, _ := jsonlist.MarshalIndent(assets)
 		out.Write(append(b, '\n'))
 	case "csv":
 		w := csv.NewWriter(&out)
