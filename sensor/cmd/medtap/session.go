@@ -17,6 +17,7 @@ import (
 	"github.com/medtap/medtap/parsers"
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/sensor/config"
+	"github.com/medtap/medtap/sensor/decode"
 	"github.com/medtap/medtap/sensor/flow"
 	"github.com/medtap/medtap/sensor/memlimit"
 	"github.com/medtap/medtap/sensor/metrics"
@@ -141,6 +142,9 @@ type session struct {
 // output exists.
 func newSession(cmd string, sf sessionFlags) (*session, error) {
 	s := &session{cmd: cmd, flags: sf}
+	// Before any collection: see PrefaultTables. A failure (a kernel
+	// before 5.14) costs start-up time, not correctness.
+	_ = decode.PrefaultTables()
 	if sf.hugePages != "off" {
 		// First, while the heap is small and fresh. Without huge pages
 		// the run is slower, not wrong: a failure is not reported.
