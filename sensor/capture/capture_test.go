@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,6 +253,15 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0})
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Go's fuzzer has no time limit per input: a reader looping on
+		// some file would only show as a stall, like this target's slow
+		// minimisations (each run writes a file and maps the 2 MiB ring).
+		// The watchdog makes a hang a crash, its input saved.
+		hang := time.AfterFunc(5*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			panic("FuzzReader: input still being read after 5 s\n" + string(buf[:runtime.Stack(buf, true)]))
+		})
+		defer hang.Stop()
 		path := filepath.Join(dir, "f.pcap")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
