@@ -2,7 +2,6 @@ package hl7
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 	"strconv"
 	"unsafe"
@@ -47,7 +46,7 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 	dst = appendField(dst, `,"commit_ack_code":"`, m.CommitAckCode)
 	if m.AckLatency != nil {
 		dst = append(dst, `,"ack_latency":`...)
-		dst = appendJSONFloat(dst, *m.AckLatency)
+		dst = parser.AppendJSONFloat(dst, *m.AckLatency)
 	}
 	if m.ErrorSegments != 0 {
 		dst = append(dst, `,"error_segments":`...)
@@ -282,52 +281,4 @@ func jsonPlainWord(x uint64) bool {
 		zeroBytes((x|lo8*0x04)^lo8*'&') |
 		zeroBytes((x|lo8*0x02)^lo8*'>')
 	return bad == 0
-}
-
-// appendJSONFloat appends a float64 as encoding/json does (ES6 number
-// formatting); null for NaN and infinities, which it refuses.
-func appendJSONFloat(dst []byte, f float64) []byte {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return append(dst, "null"...)
-	}
-	if f > 0 && f < 1e9 {
-		// Latencies come from capture times in microseconds. When f is
-		// the double nearest a whole number of microseconds, n/1e6, that
-		// decimal has at most 15 significant digits, and no other
-		// decimal of 15 digits or fewer rounds to the same double: it
-		// is the shortest form strconv would find, written here from
-		// integers without its search.
-		if n := math.Round(f * 1e6); n/1e6 == f {
-			u := uint64(n)
-			dst = strconv.AppendUint(dst, u/1e6, 10)
-			if frac := u % 1e6; frac != 0 {
-				t := [7]byte{'.'}
-				for i := 6; i > 0; i-- {
-					t[i] = byte('0' + frac%10)
-					frac /= 10
-				}
-				k := 7
-				for t[k-1] == '0' {
-					k--
-				}
-				dst = append(dst, t[:k]...)
-			}
-			return dst
-		}
-	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	start := len(dst)
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 becomes e-9.
-		if n := len(dst) - start; n >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
-			dst[len(dst)-2] = dst[len(dst)-1]
-			dst = dst[:len(dst)-1]
-		}
-	}
-	return dst
 }

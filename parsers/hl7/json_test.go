@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/medtap/medtap/parsers/parser"
 	"github.com/medtap/medtap/parsers/parsertest"
@@ -260,36 +259,5 @@ func TestSharedListJSON(t *testing.T) {
 		m.PHICategories = slices.Clone(m.PHICategories)
 		m.PHICategories[0] = "other"
 		compareJSON(t, m)
-	}
-}
-
-// TestAppendJSONFloat checks the microsecond fast path of appendJSONFloat
-// against strconv's shortest formatting, on latencies as the parser
-// computes them (time differences in seconds) and on doubles near them.
-func TestAppendJSONFloat(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 5))
-	check := func(f float64) {
-		want, err := json.Marshal(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONFloat(nil, f); !bytes.Equal(got, want) {
-			t.Fatalf("appendJSONFloat(%v) = %s, want %s", f, got, want)
-		}
-	}
-	for range 300000 {
-		us := r.Int64N(1 << r.IntN(50))
-		d := time.Duration(us) * time.Microsecond
-		if r.IntN(4) == 0 {
-			d += time.Duration(r.IntN(1000)) // nanoseconds too
-		}
-		f := d.Seconds()
-		check(f)
-		check(math.Nextafter(f, 0))
-		check(math.Nextafter(f, 2e9))
-		check(float64(us) / 1e6)
-	}
-	for _, f := range []float64{1e-6, 1e-7, 0.1, 1, 999999999.999999, 1e9, 1e9 - 1e-6, 123456.7, 5e-324} {
-		check(f)
 	}
 }

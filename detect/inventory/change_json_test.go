@@ -1,0 +1,27 @@
+package inventory
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/medtap/medtap/sensor/event"
+)
+
+var _ event.Appender = (*Change)(nil)
+
+// FuzzChangeJSON compares AppendJSON with encoding/json on any values.
+func FuzzChangeJSON(f *testing.F) {
+	f.Add(ChangeNewService, "a-10.1.2.3", "10.1.2.3", "", "modality", "service", "tcp/104 dicom", "")
+	f.Add("", "", "", "00:11:22:33:44:55", "", "", "<&>\"\\\xff\u2028", "old")
+	f.Fuzz(func(t *testing.T, change, id, ip, mac, class, field, value, prev string) {
+		c := Change{Change: change, AssetID: id, IP: ip, MAC: mac, Class: class, Field: field, Value: value, Previous: prev}
+		want, err := json.Marshal(&c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", got, want)
+		}
+	})
+}
