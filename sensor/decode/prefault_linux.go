@@ -9,12 +9,12 @@ import (
 	"github.com/medtap/medtap/sensor/internal/procmaps"
 )
 
-// PrefaultTables maps in one system call the pages of gopacket's two
-// 65,536-entry enum tables (EthernetTypeMetadata, PPPTypeMetadata: 2.5 MiB
-// each, in .bss). They hold pointers, so the collector's first cycle reads
-// them whole, and as they are mostly never written, that read is their
-// first touch: some 1,300 page faults, 10-15 ms of every start on the
-// reference VM, where a fault costs microseconds. MADV_POPULATE_READ
+// PrefaultTables maps, one system call for each, the pages of gopacket's
+// two 65,536-entry enum tables (EthernetTypeMetadata, PPPTypeMetadata:
+// 2.5 MiB each, in .bss). They hold pointers, so the collector's first
+// cycle reads them whole, and as they are mostly never written, that read
+// is their first touch: some 1,300 page faults, about 10 ms of every start
+// on the reference VM, where a fault costs microseconds. MADV_POPULATE_READ
 // (Linux 5.14) maps the zero page under them at once; the memory stays
 // shared, not resident. On older kernels it fails and nothing changes.
 func PrefaultTables() error {
