@@ -356,3 +356,49 @@ func TestTruncatedGzip(t *testing.T) {
 		t.Errorf("read %d of %d packets before the error", len(got), len(pkts))
 	}
 }
+
+// TestSmallFileSmallRing: a capture smaller than a chunk is read through
+// chunks of its own size, not the 2 MiB ring, with the same packets.
+func TestSmallFileSmallRing(t *testing.T) {
+	const small = "../../pcaps/dicom-echo.pcap"
+	st, err := os.Stat(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() >= chunkSize {
+		t.Fatalf("%s is %d bytes, not smaller than a chunk", small, st.Size())
+	}
+	want, err := readAll(t, small)
+	if err != nil || len(want) == 0 {
+		t.Fatalf("%d packets, %v", len(want), err)
+	}
+	read := func() (n int, alloc uint64) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		r, err := Open(small)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatal(err)
+				}
+				break
+			}
+			n++
+		}
+		r.Close()
+		runtime.ReadMemStats(&after)
+		return n, after.TotalAlloc - before.TotalAlloc
+	}
+	n, alloc := read()
+	if n != len(want) {
+		t.Fatalf("%d packets, want %d", n, len(want))
+	}
+	// The file's chunks, with room for the reader's own state: far less
+	// than one full-size chunk.
+	if limit := uint64(chunksInFlight*(st.Size()+1)) + 64<<10; alloc > limit {
+		t.Fatalf("opening and reading a %d-byte capture allocated %d bytes (limit %d)", st.Size(), alloc, limit)
+	}
+}

@@ -41,8 +41,9 @@ const (
 	// chunksInFlight bounds the ring: memory, and how far the fastest
 	// reader of a file can run ahead of the slowest.
 	chunksInFlight = 8
-	// carryCap is the initial size of a reader's buffer for records that
-	// straddle chunks; it grows to at most a block's limit.
+	// carryCap bounds the initial size of a reader's buffer for records
+	// that straddle chunks, made when one first does; it grows to at most
+	// a block's limit.
 	carryCap = 64 << 10
 )
 
@@ -56,17 +57,25 @@ func openSources(f *os.File, size int64, n int) ([]source, error) {
 	}
 	counter := &countingReader{r: f}
 	var r io.Reader = counter
+	// A file smaller than a chunk is read into chunks of its own size
+	// (and one byte, to see its end in the same read): opening a folder of
+	// small captures, or a fuzzer's inputs, need not map the whole ring
+	// for each. The decompressed size of a gzip file is not known.
+	bufSize := chunkSize
+	if size >= 0 && size < chunkSize {
+		bufSize = int(size) + 1
+	}
 	if k == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(counter, chunkSize))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(counter, bufSize))
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		r = zr
+		r, bufSize = zr, chunkSize
 	}
-	b := newBroadcast(r, f, n)
+	b := newBroadcast(r, f, n, bufSize)
 	srcs := make([]source, n)
 	for i := range srcs {
-		srcs[i] = &chunkSource{in: b.readers[i], total: size, counter: counter, carry: make([]byte, 0, carryCap)}
+		srcs[i] = &chunkSource{in: b.readers[i], total: size, counter: counter}
 	}
 	go b.run()
 	return srcs, nil
@@ -112,6 +121,10 @@ func (s *chunkSource) peek(n int) ([]byte, error) {
 		return s.cur.buf[s.at : s.at+n : s.at+n], nil
 	}
 	// The bytes wanted run past this chunk: gather them in carry.
+	if s.carry == nil {
+		// Often this is only the look for a record past the file's end.
+		s.carry = make([]byte, 0, min(carryCap, max(n, 4<<10)))
+	}
 	s.carry, s.cpos = s.carry[:0], 0
 	s.fill(n)
 	return s.result(s.carry, n)
@@ -227,10 +240,10 @@ type chunk struct {
 	refs atomic.Int32
 }
 
-func newBroadcast(src io.Reader, f *os.File, n int) *broadcast {
+func newBroadcast(src io.Reader, f *os.File, n, bufSize int) *broadcast {
 	b := &broadcast{src: src, file: f, pool: make(chan *chunk, chunksInFlight), stop: make(chan struct{})}
 	for i := 0; i < chunksInFlight; i++ {
-		b.pool <- &chunk{buf: make([]byte, chunkSize)}
+		b.pool <- &chunk{buf: make([]byte, bufSize)}
 	}
 	b.open.Store(int32(n))
 	for i := 0; i < n; i++ {
