@@ -393,6 +393,7 @@ func TestSmallFileSmallRing(t *testing.T) {
 		return n, after.TotalAlloc - before.TotalAlloc
 	}
 	n, alloc := read()
+	t.Logf("%d packets, %d bytes allocated", n, alloc)
 	if n != len(want) {
 		t.Fatalf("%d packets, want %d", n, len(want))
 	}
