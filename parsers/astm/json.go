@@ -14,10 +14,10 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 	dst = parser.AppendJSONString(dst, m.Direction)
 	dst = append(dst, `,"framing":`...)
 	dst = parser.AppendJSONString(dst, m.Framing)
-	dst = appendField(dst, `,"sender":`, m.Sender)
-	dst = appendField(dst, `,"receiver":`, m.Receiver)
-	dst = appendField(dst, `,"processing_id":`, m.ProcessingID)
-	dst = appendField(dst, `,"version":`, m.Version)
+	dst = parser.AppendJSONOptField(dst, `,"sender":`, m.Sender)
+	dst = parser.AppendJSONOptField(dst, `,"receiver":`, m.Receiver)
+	dst = parser.AppendJSONOptField(dst, `,"processing_id":`, m.ProcessingID)
+	dst = parser.AppendJSONOptField(dst, `,"version":`, m.Version)
 	if m.PasswordPresent {
 		dst = append(dst, `,"password_present":true`...)
 	}
@@ -35,7 +35,7 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, int64(n), 10)
 	}
 	dst = append(dst, '}')
-	dst = appendField(dst, `,"termination_code":`, m.TerminationCode)
+	dst = parser.AppendJSONOptField(dst, `,"termination_code":`, m.TerminationCode)
 	dst = append(dst, `,"frames":`...)
 	dst = strconv.AppendInt(dst, int64(m.Frames), 10)
 	dst = append(dst, `,"checksum_errors":`...)
@@ -66,14 +66,6 @@ func (m *Message) AppendJSON(dst []byte) []byte {
 
 // recordKeys are RecordCounts' JSON keys, in field order.
 var recordKeys = [...]string{`"h":`, `"p":`, `"o":`, `"r":`, `"c":`, `"q":`, `"l":`, `"m":`, `"s":`, `"other":`}
-
-// appendField appends key and v when v is not empty (omitempty).
-func appendField(dst []byte, key, v string) []byte {
-	if v == "" {
-		return dst
-	}
-	return parser.AppendJSONString(append(dst, key...), v)
-}
 
 // appendStrings appends a non-empty string slice as a JSON array.
 func appendStrings(dst []byte, l []string) []byte {

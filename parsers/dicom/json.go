@@ -25,9 +25,9 @@ func (a *Association) AppendJSON(b []byte) []byte {
 	b = parser.AppendJSONString(b, a.CalledAE)
 	b = append(b, `,"result":`...)
 	b = parser.AppendJSONString(b, a.Result)
-	b = optString(b, `,"close_reason":`, a.CloseReason)
+	b = parser.AppendJSONOptField(b, `,"close_reason":`, a.CloseReason)
 	b = optUint(b, `,"protocol_version":`, uint64(a.ProtocolVersion))
-	b = optString(b, `,"application_context":`, a.ApplicationContext)
+	b = parser.AppendJSONOptField(b, `,"application_context":`, a.ApplicationContext)
 	if len(a.PresentationContexts) > 0 {
 		b = append(b, `,"presentation_contexts":[`...)
 		for i := range a.PresentationContexts {
@@ -40,11 +40,11 @@ func (a *Association) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"max_pdu_length":`...)
 	b = strconv.AppendUint(b, uint64(a.MaxPDULength), 10)
-	b = optString(b, `,"implementation_class_uid":`, a.ImplementationClassUID)
-	b = optString(b, `,"implementation_version_name":`, a.ImplementationVersionName)
+	b = parser.AppendJSONOptField(b, `,"implementation_class_uid":`, a.ImplementationClassUID)
+	b = parser.AppendJSONOptField(b, `,"implementation_version_name":`, a.ImplementationVersionName)
 	b = optUint(b, `,"acceptor_max_pdu_length":`, uint64(a.AcceptorMaxPDULength))
-	b = optString(b, `,"acceptor_implementation_class_uid":`, a.AcceptorImplementationClassUID)
-	b = optString(b, `,"acceptor_implementation_version_name":`, a.AcceptorImplementationVersionName)
+	b = parser.AppendJSONOptField(b, `,"acceptor_implementation_class_uid":`, a.AcceptorImplementationClassUID)
+	b = parser.AppendJSONOptField(b, `,"acceptor_implementation_version_name":`, a.AcceptorImplementationVersionName)
 	if o := a.AsyncOps; o != nil {
 		b = append(b, `,"async_ops":{"invoked":`...)
 		b = strconv.AppendUint(b, uint64(o.Invoked), 10)
@@ -87,7 +87,7 @@ func (a *Association) AppendJSON(b []byte) []byte {
 			if e.Common {
 				b = append(b, `,"common":true`...)
 			}
-			b = optString(b, `,"service_class_uid":`, e.ServiceClassUID)
+			b = parser.AppendJSONOptField(b, `,"service_class_uid":`, e.ServiceClassUID)
 			b = append(b, `,"info_length":`...)
 			b = strconv.AppendInt(b, int64(e.InfoLength), 10)
 			b = append(b, '}')
@@ -126,7 +126,7 @@ func (a *Association) AppendJSON(b []byte) []byte {
 		b = parser.AppendJSONString(b, ab.Direction)
 		b = append(b, `,"source":`...)
 		b = parser.AppendJSONString(b, ab.Source)
-		b = optString(b, `,"reason":`, ab.Reason)
+		b = parser.AppendJSONOptField(b, `,"reason":`, ab.Reason)
 		b = append(b, '}')
 	}
 	b = append(b, `,"pdus_to_server":`...)
@@ -165,11 +165,11 @@ func (a *Association) AppendJSON(b []byte) []byte {
 func (pc *PresentationContext) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendUint(b, uint64(pc.ID), 10)
-	b = optString(b, `,"abstract_syntax":`, pc.AbstractSyntax)
+	b = parser.AppendJSONOptField(b, `,"abstract_syntax":`, pc.AbstractSyntax)
 	b = optStrings(b, `,"transfer_syntaxes":`, pc.TransferSyntaxes)
-	b = optString(b, `,"accepted_transfer_syntax":`, pc.AcceptedTransferSyntax)
-	b = optString(b, `,"result":`, pc.Result)
-	b = optString(b, `,"reason":`, pc.Reason)
+	b = parser.AppendJSONOptField(b, `,"accepted_transfer_syntax":`, pc.AcceptedTransferSyntax)
+	b = parser.AppendJSONOptField(b, `,"result":`, pc.Result)
+	b = parser.AppendJSONOptField(b, `,"reason":`, pc.Reason)
 	return append(b, '}')
 }
 
@@ -183,14 +183,14 @@ func (d *DIMSE) AppendJSON(b []byte) []byte {
 	b = parser.AppendJSONString(b, d.RequestDirection)
 	b = append(b, `,"message_id":`...)
 	b = strconv.AppendUint(b, uint64(d.MessageID), 10)
-	b = optString(b, `,"sop_class_uid":`, d.SOPClassUID)
-	b = optString(b, `,"sop_instance_uid":`, d.SOPInstanceUID)
-	b = optString(b, `,"priority":`, d.Priority)
-	b = optString(b, `,"status":`, d.Status)
+	b = parser.AppendJSONOptField(b, `,"sop_class_uid":`, d.SOPClassUID)
+	b = parser.AppendJSONOptField(b, `,"sop_instance_uid":`, d.SOPInstanceUID)
+	b = parser.AppendJSONOptField(b, `,"priority":`, d.Priority)
+	b = parser.AppendJSONOptField(b, `,"status":`, d.Status)
 	b = append(b, `,"status_class":`...)
 	b = parser.AppendJSONString(b, d.StatusClass)
-	b = optString(b, `,"move_destination":`, d.MoveDestination)
-	b = optString(b, `,"move_originator_ae":`, d.MoveOriginatorAE)
+	b = parser.AppendJSONOptField(b, `,"move_destination":`, d.MoveDestination)
+	b = parser.AppendJSONOptField(b, `,"move_originator_ae":`, d.MoveOriginatorAE)
 	if d.EventTypeID != nil {
 		b = append(b, `,"event_type_id":`...)
 		b = strconv.AppendUint(b, uint64(*d.EventTypeID), 10)
@@ -223,27 +223,27 @@ func (d *DIMSE) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"presentation_context_id":`...)
 	b = strconv.AppendUint(b, uint64(d.PresentationContextID), 10)
-	b = optString(b, `,"abstract_syntax":`, d.AbstractSyntax)
-	b = optString(b, `,"transfer_syntax":`, d.TransferSyntax)
+	b = parser.AppendJSONOptField(b, `,"abstract_syntax":`, d.AbstractSyntax)
+	b = parser.AppendJSONOptField(b, `,"transfer_syntax":`, d.TransferSyntax)
 	b = append(b, `,"dataset_bytes":`...)
 	b = strconv.AppendInt(b, d.DatasetBytes, 10)
 	b = append(b, `,"response_dataset_bytes":`...)
 	b = strconv.AppendInt(b, d.ResponseDatasetBytes, 10)
 	b = append(b, `,"latency":`...)
 	b = jsonFloat(b, d.Latency)
-	b = optString(b, `,"modality":`, d.Modality)
-	b = optString(b, `,"body_part_examined":`, d.BodyPartExamined)
-	b = optString(b, `,"manufacturer":`, d.Manufacturer)
-	b = optString(b, `,"model":`, d.Model)
-	b = optString(b, `,"device_serial_number":`, d.DeviceSerialNumber)
-	b = optString(b, `,"software_versions":`, d.SoftwareVersions)
-	b = optString(b, `,"station_name":`, d.StationName)
-	b = optString(b, `,"institution_name":`, d.InstitutionName)
-	b = optString(b, `,"study_instance_uid":`, d.StudyInstanceUID)
-	b = optString(b, `,"series_instance_uid":`, d.SeriesInstanceUID)
-	b = optString(b, `,"dataset_sop_instance_uid":`, d.DatasetSOPInstanceID)
-	b = optString(b, `,"specific_character_set":`, d.SpecificCharacterSet)
-	b = optString(b, `,"query_retrieve_level":`, d.QueryRetrieveLevel)
+	b = parser.AppendJSONOptField(b, `,"modality":`, d.Modality)
+	b = parser.AppendJSONOptField(b, `,"body_part_examined":`, d.BodyPartExamined)
+	b = parser.AppendJSONOptField(b, `,"manufacturer":`, d.Manufacturer)
+	b = parser.AppendJSONOptField(b, `,"model":`, d.Model)
+	b = parser.AppendJSONOptField(b, `,"device_serial_number":`, d.DeviceSerialNumber)
+	b = parser.AppendJSONOptField(b, `,"software_versions":`, d.SoftwareVersions)
+	b = parser.AppendJSONOptField(b, `,"station_name":`, d.StationName)
+	b = parser.AppendJSONOptField(b, `,"institution_name":`, d.InstitutionName)
+	b = parser.AppendJSONOptField(b, `,"study_instance_uid":`, d.StudyInstanceUID)
+	b = parser.AppendJSONOptField(b, `,"series_instance_uid":`, d.SeriesInstanceUID)
+	b = parser.AppendJSONOptField(b, `,"dataset_sop_instance_uid":`, d.DatasetSOPInstanceID)
+	b = parser.AppendJSONOptField(b, `,"specific_character_set":`, d.SpecificCharacterSet)
+	b = parser.AppendJSONOptField(b, `,"query_retrieve_level":`, d.QueryRetrieveLevel)
 	b = optStrings(b, `,"query_keys":`, d.QueryKeys)
 	b = optStrings(b, `,"phi_categories":`, d.PHICategories)
 	b = optStrings(b, `,"phi_tags":`, d.PHITags)
@@ -261,14 +261,6 @@ func (d *DIMSE) AppendJSON(b []byte) []byte {
 		b = append(b, `,"gap":true`...)
 	}
 	return append(b, '}') // PHI is never serialised
-}
-
-func optString(b []byte, key, v string) []byte {
-	if v == "" {
-		return b
-	}
-	b = append(b, key...)
-	return parser.AppendJSONString(b, v)
 }
 
 func optStrings(b []byte, key string, v []string) []byte {

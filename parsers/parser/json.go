@@ -72,6 +72,22 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// AppendJSONField appends a field of a JSON object: key, which holds the
+// separator, the quoted name and the colon (`,"name":`), then v as
+// AppendJSONString writes it.
+func AppendJSONField(dst []byte, key, v string) []byte {
+	return AppendJSONString(append(dst, key...), v)
+}
+
+// AppendJSONOptField is AppendJSONField for an omitempty field: nothing
+// when v is empty.
+func AppendJSONOptField(dst []byte, key, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	return AppendJSONField(dst, key, v)
+}
+
 // AppendJSONFloat appends a float64 as encoding/json does (ES6 number
 // formatting); null for NaN and infinities, which it refuses.
 func AppendJSONFloat(dst []byte, f float64) []byte {
