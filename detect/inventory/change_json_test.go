@@ -1,10 +1,9 @@
 package inventory
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 	"github.com/medtap/medtap/sensor/event"
 )
 
@@ -16,12 +15,6 @@ func FuzzChangeJSON(f *testing.F) {
 	f.Add("", "", "", "00:11:22:33:44:55", "", "", "<&>\"\\\xff\u2028", "old")
 	f.Fuzz(func(t *testing.T, change, id, ip, mac, class, field, value, prev string) {
 		c := Change{Change: change, AssetID: id, IP: ip, MAC: mac, Class: class, Field: field, Value: value, Previous: prev}
-		want, err := json.Marshal(&c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := c.AppendJSON(nil); !bytes.Equal(got, want) {
-			t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", got, want)
-		}
+		jsontest.SameAsMarshal(t, &c)
 	})
 }

@@ -1,12 +1,11 @@
 package astm
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 	"github.com/medtap/medtap/parsers/parsertest"
 	"github.com/medtap/medtap/sensor/event"
 )
@@ -21,13 +20,7 @@ func compareJSON(t testing.TB, body parser.Body) {
 	if !ok {
 		return
 	}
-	want, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := m.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", got, want)
-	}
+	jsontest.SameAsMarshal(t, m)
 }
 
 // TestAppendJSONCases checks AppendJSON on every event of the golden cases.

@@ -1,13 +1,13 @@
 package dicom
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand"
 	"reflect"
 	"testing"
 
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 	"github.com/medtap/medtap/sensor/event"
 )
 
@@ -15,21 +15,6 @@ var (
 	_ event.Appender = (*Association)(nil)
 	_ event.Appender = (*DIMSE)(nil)
 )
-
-func checkAppend(t *testing.T, b event.Appender) {
-	t.Helper()
-	want, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := b.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Fatalf("AppendJSON differs from json.Marshal:\n got  %s\n want %s", got, want)
-	}
-	// Appending keeps what is already in the buffer.
-	if got := b.AppendJSON([]byte("x")); !bytes.Equal(got[1:], want) || got[0] != 'x' {
-		t.Fatalf("AppendJSON does not append")
-	}
-}
 
 // TestAppendJSONMatchesMarshal checks AppendJSON against encoding/json on
 // every event of every capture (the golden inputs).
@@ -39,7 +24,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		rec, _ := replayCapture(t, name)
 		for _, e := range rec.Events {
 			if a, ok := e.Body.(event.Appender); ok {
-				checkAppend(t, a)
+				jsontest.SameAsMarshal(t, a)
 				n++
 			}
 		}
@@ -57,10 +42,10 @@ func TestAppendJSONRandom(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		var a Association
 		fill(r, reflect.ValueOf(&a).Elem(), 0)
-		checkAppend(t, &a)
+		jsontest.SameAsMarshal(t, &a)
 		var d DIMSE
 		fill(r, reflect.ValueOf(&d).Elem(), 0)
-		checkAppend(t, &d)
+		jsontest.SameAsMarshal(t, &d)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 	"github.com/medtap/medtap/parsers/parsertest"
 )
 
@@ -75,7 +76,7 @@ func FuzzStream(f *testing.F) {
 				t.Fatal(err)
 			}
 			if m, ok := e.Body.(*Message); ok {
-				compareJSON(t, m)
+				jsontest.SameAsMarshal(t, m)
 			}
 			if m, ok := e.Body.(*Message); ok && (len(m.PHI) > MaxPHIValues || len(m.PHIFields) > MaxPHIFields || len(m.Segments) > MaxListedSegments) {
 				t.Fatalf("limits exceeded: %d PHI, %d fields, %d segments", len(m.PHI), len(m.PHIFields), len(m.Segments))

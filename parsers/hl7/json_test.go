@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/medtap/medtap/parsers/parser"
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 	"github.com/medtap/medtap/parsers/parsertest"
 	"github.com/medtap/medtap/sensor/event"
 )
@@ -23,19 +24,8 @@ func checkAppendJSON(t testing.TB, rec *parsertest.Recorder) {
 	t.Helper()
 	for _, e := range rec.Events {
 		if m, ok := e.Body.(*Message); ok {
-			compareJSON(t, m)
+			jsontest.SameAsMarshal(t, m)
 		}
-	}
-}
-
-func compareJSON(t testing.TB, m *Message) {
-	t.Helper()
-	want, err := json.Marshal(m)
-	if err != nil {
-		t.Fatalf("json.Marshal: %v", err)
-	}
-	if got := m.AppendJSON(nil); !bytes.Equal(got, want) {
-		t.Fatalf("AppendJSON differs from encoding/json:\n got %s\nwant %s", got, want)
 	}
 }
 
@@ -121,13 +111,13 @@ func randMessage(r *rand.Rand) *Message {
 func TestAppendJSONRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	for range 20000 {
-		compareJSON(t, randMessage(r))
+		jsontest.SameAsMarshal(t, randMessage(r))
 	}
 	for c := 0; c < 256; c++ {
-		compareJSON(t, &Message{Direction: string([]byte{byte(c)}), Framing: "x" + string([]byte{byte(c)}) + "y"})
+		jsontest.SameAsMarshal(t, &Message{Direction: string([]byte{byte(c)}), Framing: "x" + string([]byte{byte(c)}) + "y"})
 	}
 	for c := rune(0); c < 0x3000; c++ {
-		compareJSON(t, &Message{Direction: string(c)})
+		jsontest.SameAsMarshal(t, &Message{Direction: string(c)})
 	}
 }
 
@@ -144,7 +134,7 @@ func FuzzAppendJSON(f *testing.F) {
 		if flags&1 != 0 && !math.IsNaN(lat) && !math.IsInf(lat, 0) {
 			m.AckLatency = &lat
 		}
-		compareJSON(t, m)
+		jsontest.SameAsMarshal(t, m)
 	})
 }
 
@@ -258,6 +248,6 @@ func TestSharedListJSON(t *testing.T) {
 		m.PHIFields = m.PHIFields[:len(m.PHIFields)-1]
 		m.PHICategories = slices.Clone(m.PHICategories)
 		m.PHICategories[0] = "other"
-		compareJSON(t, m)
+		jsontest.SameAsMarshal(t, m)
 	}
 }
