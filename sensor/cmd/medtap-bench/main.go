@@ -8,13 +8,22 @@
 //	             [-dicom-ports 104,11112] [-clean FILE] [-lossy FILE] [-json OUT] [-v]
 //	             [-fail-on-miss] [FILE...]
 //
-// For every capture it runs, sequentially and in this order, each command
-// -runs times and keeps the best (lowest) wall time and the highest peak RSS:
+// For every capture it runs these commands one after another, in rounds:
+// each round runs each command once, in this order, and there are -runs
+// rounds (tshark takes part in the first -tshark-runs only). It keeps every
+// wall time, the best (lowest) and the highest peak RSS:
 //
 //	medtap analyze -o TMPDIR --workers N FILE
 //	medtap analyze -o TMPDIR --workers 1 FILE
+//	medtap analyze -o TMPDIR --disable-parsers hl7 --workers N FILE
 //	tcpdump -r FILE -w /dev/null
 //	tshark -r FILE -q -z io,stat,0 -d tcp.port==104,dicom [-d tcp.port==P,dicom ...]
+//
+// Rounds rather than each command's runs back to back, because a shared or
+// virtual machine speeds up and slows down over tens of seconds: in rounds
+// every command sees each phase. The ratios against medtap are given both
+// best against best (which the targets use) and as the median of the
+// ratios within each round, which a slow phase moves less.
 //
 // Wall time is measured around the child; peak RSS is the child's
 // rusage ru_maxrss (KiB on Linux). Packets and bytes are counted from the
@@ -43,6 +52,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -119,6 +129,7 @@ type ToolResult struct {
 	Runs      int       `json:"runs"`
 	WallSec   []float64 `json:"wall_sec,omitempty"`
 	BestSec   float64   `json:"best_sec,omitempty"`
+	MedianSec float64   `json:"median_sec,omitempty"`
 	UserSec   float64   `json:"user_sec,omitempty"` // of the best run
 	SysSec    float64   `json:"sys_sec,omitempty"`
 	PeakRSS   float64   `json:"peak_rss_mib,omitempty"` // highest over the runs
@@ -281,7 +292,9 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*Report, e
 			{"tcpdump", 0, tcpdump, haveTcpdump, []string{"-r", j.path, "-w", "/dev/null"}, cfg.Runs},
 			{"tshark", 0, tshark, haveTshark, tshArgs, cfg.TsharkRuns},
 		}
-		for _, t := range tools {
+		rounds := 0
+		runs := make([]int, len(tools))
+		for i, t := range tools {
 			tr := &ToolResult{Name: t.name, Workers: t.workers, Status: "n/a"}
 			fr.Tools = append(fr.Tools, tr)
 			if !t.have {
@@ -295,8 +308,20 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*Report, e
 				continue
 			}
 			tr.Command = append([]string{t.bin}, t.args...)
-			measure(ctx, cfg, tr, t.runs, stderr)
+			runs[i] = t.runs
+			rounds = max(rounds, t.runs)
+		}
+		for r := range rounds {
+			for i, tr := range fr.Tools {
+				// A command that failed once is not run again.
+				if r < runs[i] && tr.Status != "error" {
+					measure(ctx, cfg, tr, r+1, runs[i], stderr)
+				}
+			}
+		}
+		for _, tr := range fr.Tools {
 			if tr.Status == "ok" {
+				tr.MedianSec = median(slices.Clone(tr.WallSec))
 				tr.Pps = float64(fr.Packets) / tr.BestSec
 				tr.Gbps = float64(fr.Bytes) * 8 / tr.BestSec / 1e9
 				tr.NsPerPkt = tr.BestSec * 1e9 / float64(max(fr.Packets, 1))
@@ -310,51 +335,83 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) (*Report, e
 	return rep, nil
 }
 
-// measure runs tr.Command n times.
-func measure(ctx context.Context, cfg *config, tr *ToolResult, n int, stderr io.Writer) {
-	for i := range n {
-		argv := append([]string(nil), tr.Command...)
-		var tmp string
-		for k, a := range argv {
-			if a == "{TMP}" {
-				d, err := os.MkdirTemp("", "medtap-bench-*")
-				if err != nil {
-					tr.Status, tr.Error = "error", err.Error()
-					return
-				}
-				tmp = d
-				argv[k] = d
+// measure runs tr.Command once, as run i of n.
+func measure(ctx context.Context, cfg *config, tr *ToolResult, i, n int, stderr io.Writer) {
+	argv := append([]string(nil), tr.Command...)
+	var tmp string
+	for k, a := range argv {
+		if a == "{TMP}" {
+			d, err := os.MkdirTemp("", "medtap-bench-*")
+			if err != nil {
+				tr.Status, tr.Error = "error", err.Error()
+				return
 			}
+			tmp = d
+			argv[k] = d
 		}
-		res := runChild(ctx, argv, cfg.Timeout)
-		if tmp != "" {
-			os.RemoveAll(tmp)
-		}
-		tr.Runs++
-		tr.StderrEnd = res.stderrTail
-		if cfg.Verbose {
-			fmt.Fprintf(stderr, "medtap-bench: run %d/%d %s: %.3f s, peak RSS %.1f MiB%s\n", i+1, n, strings.Join(argv, " "),
-				res.wall.Seconds(), res.rssMiB, errSuffix(res.err))
-			if strings.HasPrefix(tr.Name, "medtap") && res.stderrTail != "" {
-				fmt.Fprintf(stderr, "%s\n", indent(res.stderrTail))
-			}
-		}
-		if res.err != nil {
-			tr.Status = "error"
-			tr.Error = res.err.Error()
-			if t := strings.TrimSpace(res.stderrTail); t != "" {
-				tr.Error += ": " + lastLines(t, 3)
-			}
-			return
-		}
-		tr.Status = "ok"
-		s := res.wall.Seconds()
-		tr.WallSec = append(tr.WallSec, s)
-		if tr.BestSec == 0 || s < tr.BestSec {
-			tr.BestSec, tr.UserSec, tr.SysSec = s, res.user.Seconds(), res.sys.Seconds()
-		}
-		tr.PeakRSS = max(tr.PeakRSS, res.rssMiB)
 	}
+	res := runChild(ctx, argv, cfg.Timeout)
+	if tmp != "" {
+		os.RemoveAll(tmp)
+	}
+	tr.Runs++
+	tr.StderrEnd = res.stderrTail
+	if cfg.Verbose {
+		fmt.Fprintf(stderr, "medtap-bench: run %d/%d %s: %.3f s, peak RSS %.1f MiB%s\n", i, n, strings.Join(argv, " "),
+			res.wall.Seconds(), res.rssMiB, errSuffix(res.err))
+		if strings.HasPrefix(tr.Name, "medtap") && res.stderrTail != "" {
+			fmt.Fprintf(stderr, "%s\n", indent(res.stderrTail))
+		}
+	}
+	if res.err != nil {
+		tr.Status = "error"
+		tr.Error = res.err.Error()
+		if t := strings.TrimSpace(res.stderrTail); t != "" {
+			tr.Error += ": " + lastLines(t, 3)
+		}
+		return
+	}
+	tr.Status = "ok"
+	s := res.wall.Seconds()
+	tr.WallSec = append(tr.WallSec, s)
+	if tr.BestSec == 0 || s < tr.BestSec {
+		tr.BestSec, tr.UserSec, tr.SysSec = s, res.user.Seconds(), res.sys.Seconds()
+	}
+	tr.PeakRSS = max(tr.PeakRSS, res.rssMiB)
+}
+
+// pairedRatio is the median over the rounds both ran of a's wall time
+// divided by b's, and how many rounds that is.
+func pairedRatio(a, b *ToolResult) (float64, int) {
+	n := min(len(a.WallSec), len(b.WallSec))
+	if n == 0 {
+		return 0, 0
+	}
+	rs := make([]float64, n)
+	for i := range n {
+		rs[i] = a.WallSec[i] / b.WallSec[i]
+	}
+	return median(rs), n
+}
+
+// median of xs (which it sorts).
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 1 {
+		return xs[n/2]
+	} else {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+}
+
+// paired describes pairedRatio(a, b) for a target's measured column: ""
+// when there is only one round to compare.
+func paired(a, b *ToolResult, format string) string {
+	r, n := pairedRatio(a, b)
+	if n < 2 {
+		return ""
+	}
+	return fmt.Sprintf("; median of %d rounds "+format, n, r)
 }
 
 func errSuffix(err error) string {
@@ -452,7 +509,7 @@ func evaluate(rep *Report) []Target {
 			t := Target{File: fr.Path, Name: "analyze vs " + name + " speed-up", Goal: fmt.Sprintf(">= %gx", goal), Status: na, Measured: "n/a"}
 			if b := get(fr, name); ok(m) && ok(b) {
 				r := b.BestSec / m.BestSec
-				t.Value, t.Measured, t.Status = r, fmt.Sprintf("%.1fx", r), status(r >= goal)
+				t.Value, t.Measured, t.Status = r, fmt.Sprintf("%.1fx", r)+paired(b, m, "%.2fx"), status(r >= goal)
 			}
 			ts = append(ts, t)
 		}
@@ -461,12 +518,19 @@ func evaluate(rep *Report) []Target {
 		t := Target{File: fr.Path, Name: "ns/packet, 1 worker", Goal: fmt.Sprintf("<= %.0f", targetNsPerPkt1W), Status: na, Measured: "n/a"}
 		if ok(m1) {
 			t.Value, t.Measured, t.Status = m1.NsPerPkt, fmt.Sprintf("%.0f", m1.NsPerPkt), status(m1.NsPerPkt <= targetNsPerPkt1W)
+			if len(m1.WallSec) >= 2 {
+				t.Measured += fmt.Sprintf("; median of %d runs %.0f", len(m1.WallSec), m1.MedianSec*1e9/float64(max(fr.Packets, 1)))
+			}
 		}
 		ts = append(ts, t)
 		t = Target{File: fr.Path, Name: "HL7 share (vs --disable-parsers hl7)", Goal: fmt.Sprintf("<= %.0f%%", 100*targetHL7Share), Status: na, Measured: "n/a"}
 		if nh := get(fr, "medtap-nohl7"); ok(m) && ok(nh) {
 			r := m.BestSec/nh.BestSec - 1
-			t.Value, t.Measured, t.Status = r, fmt.Sprintf("%+.0f%% (%.3f vs %.3f s)", 100*r, m.BestSec, nh.BestSec), status(r <= targetHL7Share)
+			pr := ""
+			if p, n := pairedRatio(m, nh); n >= 2 {
+				pr = fmt.Sprintf("; median of %d rounds %+.0f%%", n, 100*(p-1))
+			}
+			t.Value, t.Measured, t.Status = r, fmt.Sprintf("%+.0f%% (%.3f vs %.3f s%s)", 100*r, m.BestSec, nh.BestSec, pr), status(r <= targetHL7Share)
 		}
 		ts = append(ts, t)
 		t = Target{File: fr.Path, Name: "peak RSS", Goal: fmt.Sprintf("<= %.0f MiB", targetRSSMiB), Status: na, Measured: "n/a"}
@@ -505,14 +569,14 @@ func header(w io.Writer, rep *Report) {
 	if rep.Label != "" {
 		label = " " + strconv.Quote(rep.Label)
 	}
-	fmt.Fprintf(w, "medtap-bench%s: %s, %d CPUs, %s/%s, %s; medtap --workers %d; best of %d (tshark: %d)\n",
+	fmt.Fprintf(w, "medtap-bench%s: %s, %d CPUs, %s/%s, %s; medtap --workers %d; %d rounds (tshark in %d), best counts\n",
 		label, rep.Started.Format(time.RFC3339), rep.Host.CPUs, rep.Host.OS, rep.Host.Arch, rep.Host.Kernel,
 		rep.Workers, rep.Runs, rep.TsharkRuns)
 }
 
 func table(w io.Writer, fr *FileResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tool\tworkers\tbest s\tcpu s\tGbit/s\tMpkt/s\tns/pkt\tpeak RSS MiB\tmedtap speed-up\t")
+	fmt.Fprintln(tw, "tool\tworkers\tbest s\tmedian s\tcpu s\tGbit/s\tMpkt/s\tns/pkt\tpeak RSS MiB\tmedtap speed-up\t")
 	var m *ToolResult
 	for _, t := range fr.Tools {
 		if t.Name == "medtap" && t.Status == "ok" {
@@ -532,14 +596,14 @@ func table(w io.Writer, fr *FileResult) {
 			workers = strconv.Itoa(t.Workers)
 		}
 		if t.Status != "ok" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t %s\n", name, workers, t.Status, t.Error)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t\t %s\n", name, workers, t.Status, t.Error)
 			continue
 		}
 		rel := "n/a" // how much faster medtap with all workers is than this row
 		if m != nil {
 			rel = fmt.Sprintf("%.1fx", t.BestSec/m.BestSec)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.2f\t%.2f\t%.3f\t%.0f\t%.1f\t%s\t\n", name, workers, t.BestSec, t.UserSec+t.SysSec,
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.2f\t%.2f\t%.3f\t%.0f\t%.1f\t%s\t\n", name, workers, t.BestSec, t.MedianSec, t.UserSec+t.SysSec,
 			t.Gbps, t.Pps/1e6, t.NsPerPkt, t.PeakRSS, rel)
 	}
 	tw.Flush()

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -o) shift; d=$1 ;;
     --workers) shift; w=$1 ;;
-    --disable-parsers) shift ;;
+    --disable-parsers) shift; dp=" no-$1" ;;
     *) f=$1 ;;
   esac
   shift
@@ -28,10 +28,12 @@ done
 [ -d "$d" ] || { echo "no output dir" >&2; exit 3; }
 [ -n "$w" ] || { echo "no --workers" >&2; exit 4; }
 cat "$f" > /dev/null
+echo "medtap $w$dp" >> "$(dirname "$0")/order.log"
 echo "fake medtap: $w workers, analyzed $f" >&2
 `
 
 const fakeReader = `#!/bin/sh
+basename "$0" >> "$(dirname "$0")/order.log"
 while [ $# -gt 0 ]; do
   [ "$1" = -r ] && { shift; cat "$1" > /dev/null; }
   echo "$1" >> "$0.args"
@@ -162,6 +164,23 @@ func TestBench(t *testing.T) {
 			t.Errorf("target %s: status %s", tg.Name, tg.Status)
 		}
 	}
+	// Rounds: each command once per round, tshark in the first only.
+	round := "medtap 2\nmedtap 1\nmedtap 2 no-hl7\ntcpdump\n"
+	lossyRound := "medtap 2\nmedtap 1\ntcpdump\n"
+	order, _ := os.ReadFile(filepath.Join(dir, "order.log"))
+	if want := round + "tshark\n" + round + lossyRound + "tshark\n" + lossyRound; string(order) != want {
+		t.Errorf("run order:\n%s\nwant:\n%s", order, want)
+	}
+	for _, tg := range rep.Targets {
+		if strings.Contains(tg.Name, "tcpdump") || strings.Contains(tg.Name, "HL7") {
+			if !strings.Contains(tg.Measured, "median of 2 rounds") {
+				t.Errorf("target %s: no paired median in %q", tg.Name, tg.Measured)
+			}
+		}
+		if strings.Contains(tg.Name, "tshark") && strings.Contains(tg.Measured, "median") {
+			t.Errorf("target %s: paired median from one round: %q", tg.Name, tg.Measured)
+		}
+	}
 	args, _ := os.ReadFile(tshark + ".args")
 	for _, want := range []string{"io,stat,0", "tcp.port==104,dicom", "tcp.port==11112,dicom"} {
 		if !strings.Contains(string(args), want) {
@@ -235,6 +254,26 @@ func TestParseFlagsErrors(t *testing.T) {
 	} {
 		if _, err := parseFlags(args, &stderr); err == nil {
 			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+func TestPairedRatio(t *testing.T) {
+	for _, c := range []struct {
+		a, b []float64
+		want float64
+		n    int
+	}{
+		{nil, []float64{1}, 0, 0},
+		{[]float64{2}, []float64{1}, 2, 1},
+		// A slow phase in round 2 slows both: the best-vs-best ratio
+		// would be 1/0.5 = 2, the paired median is 1.5.
+		{[]float64{1.5, 3, 1.2}, []float64{1, 2, 0.5}, 1.5, 3},
+		{[]float64{1, 2, 9}, []float64{1, 1}, 1.5, 2}, // only the rounds both ran
+	} {
+		r, n := pairedRatio(&ToolResult{WallSec: c.a}, &ToolResult{WallSec: c.b})
+		if r != c.want || n != c.n {
+			t.Errorf("pairedRatio(%v, %v) = %v, %d; want %v, %d", c.a, c.b, r, n, c.want, c.n)
 		}
 	}
 }
