@@ -26,7 +26,7 @@ build:
 
 # The bundled captures, less the two damaged on purpose for the error tests.
 DAMAGED   := pcaps/truncated.pcap pcaps/corrupt.pcapng
-SAMPLES   := $(filter-out $(DAMAGED),$(sort $(wildcard pcaps/*.pcap pcaps/*.pcapng pcaps/*.pcap.gz)))
+SAMPLES   := $(filter-out $(DAMAGED),$(sort $(wildcard pcaps/*.pcap pcaps/*.pcapng pcaps/*.pcap.gz pcaps/*.pcap.zst)))
 
 # Analyze the bundled captures on the built-in default policy.
 run: build

@@ -2,6 +2,8 @@
 # Captures derived from the ones made by the other scripts (run those first):
 #   dicom-store.pcapng   editcap -F pcapng dicom-store.pcap
 #   dicom-store.pcap.gz  gzip -9n (no name/timestamp in the gzip header -> deterministic)
+#   dicom-store.pcap.zst zstd -19 (the zstd frame holds no name or timestamp; the same zstd
+#                        version gives the same bytes)
 #   raw-ip.pcap          http-plain.pcap + ipv6-tcp.pcap, Ethernet header removed, LINKTYPE_RAW (101)
 #   null-loopback.pcap   http-plain.pcap + ipv6-tcp.pcap, Ethernet header replaced by the
 #                        4-byte BSD loopback header, LINKTYPE_NULL (0): AF_INET=2, AF_INET6=30
@@ -9,7 +11,7 @@
 #   corrupt.pcapng       dicom-store.pcapng with the leading Block Total Length of block 3
 #                        (the 2nd Enhanced Packet Block) increased by 1000
 source "$(dirname "$0")/common.sh"
-need editcap gzip capinfos
+need editcap gzip zstd capinfos
 
 P="$PCAPS_DIR"
 for f in dicom-store.pcap http-plain.pcap ipv6-tcp.pcap dicom-echo.pcap; do
@@ -22,6 +24,9 @@ publish "$T/dicom-store.pcapng" dicom-store.pcapng
 
 gzip -9n -c "$P/dicom-store.pcap" >"$T/dicom-store.pcap.gz"
 publish "$T/dicom-store.pcap.gz" dicom-store.pcap.gz
+
+zstd -19 -q -c "$P/dicom-store.pcap" >"$T/dicom-store.pcap.zst"
+publish "$T/dicom-store.pcap.zst" dicom-store.pcap.zst
 
 "$PY" "$MAKE_DIR/pcap_tools.py" relink --to raw "$T/raw-ip.pcap" "$P/http-plain.pcap" "$P/ipv6-tcp.pcap"
 publish "$T/raw-ip.pcap" raw-ip.pcap

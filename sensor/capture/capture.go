@@ -1,5 +1,5 @@
 // Package capture reads packets from capture files: classic pcap (micro- and
-// nanosecond), pcapng, and either of them gzip-compressed. A file is read
+// nanosecond), pcapng, and either of them gzip- or zstd-compressed. A file is read
 // once into a bounded ring of chunks that several readers (the pipeline's
 // workers) walk in place, without a per-packet copy. Every error names the
 // file and the byte offset where the problem was found, so a responder can
@@ -62,9 +62,9 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, e.Msg)
 }
 
-// ErrUnknownFormat is wrapped by Open when a file is neither pcap, pcapng
-// nor gzip.
-var ErrUnknownFormat = errors.New("not a pcap, pcapng or gzip file")
+// ErrUnknownFormat is wrapped by Open when a file is neither pcap, pcapng,
+// gzip nor zstd.
+var ErrUnknownFormat = errors.New("not a pcap, pcapng, gzip or zstd file")
 
 // Open opens a capture file, detecting its format from its first bytes.
 func Open(path string) (Reader, error) {
@@ -116,7 +116,7 @@ func OpenShared(path string, n int) ([]Reader, error) {
 }
 
 // captureExts are the names Expand picks up when walking a directory.
-var captureExts = []string{".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"}
+var captureExts = []string{".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz", ".pcap.zst", ".pcapng.zst", ".cap.zst"}
 
 // IsCaptureName reports whether a file name looks like a capture file.
 func IsCaptureName(name string) bool {

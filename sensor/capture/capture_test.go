@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/klauspost/compress/zstd"
 )
 
 // sample is a capture made with DCMTK storescu to storescp on loopback
@@ -55,10 +56,19 @@ func rewrite(t *testing.T, pkts []Packet, format string) string {
 		t.Fatal(err)
 	}
 	var w io.Writer = f
-	var gz *gzip.Writer
-	if strings.HasSuffix(format, ".gz") {
+	var gz io.WriteCloser
+	switch {
+	case strings.HasSuffix(format, ".gz"):
 		gz = gzip.NewWriter(f)
 		w = gz
+	case strings.HasSuffix(format, ".zst"):
+		// A small window makes small blocks: a cut file still holds
+		// whole ones.
+		zw, err := zstd.NewWriter(f, zstd.WithWindowSize(4<<10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gz, w = zw, zw
 	}
 	switch {
 	case strings.HasPrefix(format, "pcapng"):
@@ -102,7 +112,7 @@ func TestFormatsAgree(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("no packets in sample")
 	}
-	for _, format := range []string{"pcap", "pcap.gz", "pcapng", "pcapng.gz"} {
+	for _, format := range []string{"pcap", "pcap.gz", "pcapng", "pcapng.gz", "pcap.zst", "pcapng.zst"} {
 		t.Run(format, func(t *testing.T) {
 			got, err := readAll(t, rewrite(t, want, format))
 			if err != nil {
@@ -181,7 +191,7 @@ func TestErrorsNameFileAndOffset(t *testing.T) {
 		{"truncated header", orig[:20], 0, []string{"truncated file header", "offset 0"}},
 		{"corrupt pcapng block", corrupt, 0, []string{"corrupt block", "offset " + strconv.Itoa(epb+4)}},
 		{"unknown link type", unknownLink, 0, []string{"unsupported link type 147", "offset 20"}},
-		{"not a capture", []byte("hello, this is text\n"), 0, []string{"not a pcap, pcapng or gzip file"}},
+		{"not a capture", []byte("hello, this is text\n"), 0, []string{"not a pcap, pcapng, gzip or zstd file"}},
 		{"empty", nil, 0, []string{"empty file"}},
 		{"record length over limit", append(append([]byte(nil), orig[:24]...), 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0), 0, []string{"exceeds limit", "offset 24"}},
 	}
@@ -251,6 +261,11 @@ func FuzzReader(f *testing.F) {
 		f.Add(orig[:min(len(orig), 2000)])
 	}
 	f.Add([]byte{0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28, 0, 0, 0})
+	for _, compressed := range []string{sample + ".gz", sample + ".zst"} {
+		if b, err := os.ReadFile(compressed); err == nil {
+			f.Add(b)
+		}
+	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Go's fuzzer has no time limit per input: a reader looping on
@@ -269,7 +284,7 @@ func FuzzReader(f *testing.F) {
 		r, err := Open(path)
 		if err != nil {
 			var fe *FormatError
-			if !errors.As(err, &fe) && !strings.Contains(err.Error(), "gzip") {
+			if !errors.As(err, &fe) && !strings.Contains(err.Error(), "gzip") && !strings.Contains(err.Error(), "zstd") {
 				t.Fatalf("unexpected error type %T: %v", err, err)
 			}
 			return
@@ -338,22 +353,71 @@ func TestOpenSharedEveryReaderSeesEveryPacket(t *testing.T) {
 	}
 }
 
-func TestTruncatedGzip(t *testing.T) {
+func TestTruncatedCompressed(t *testing.T) {
 	pkts, err := readAll(t, sample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz, _ := os.ReadFile(rewrite(t, pkts, "pcap.gz"))
-	path := writeFile(t, "cut.pcap.gz", gz[:len(gz)/2])
-	got, err := readAll(t, path)
+	for _, format := range []string{"pcap.gz", "pcap.zst"} {
+		t.Run(format, func(t *testing.T) {
+			whole, _ := os.ReadFile(rewrite(t, pkts, format))
+			path := writeFile(t, "cut."+format, whole[:len(whole)/2])
+			got, err := readAll(t, path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if msg := err.Error(); !strings.Contains(msg, path+": offset ") || !strings.Contains(msg, "compressed stream cut short") {
+				t.Errorf("error %q should name the file, the offset and the cut compressed stream", msg)
+			}
+			if len(got) == 0 || len(got) >= len(pkts) {
+				t.Errorf("read %d of %d packets before the error", len(got), len(pkts))
+			}
+		})
+	}
+}
+
+// TestZstdFromTool reads the capture the zstd tool compressed
+// (pcaps/make/derived.sh): the same packets as the plain file.
+func TestZstdFromTool(t *testing.T) {
+	want, err := readAll(t, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, sample+".zst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d packets, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Data, want[i].Data) || got[i].TS != want[i].TS {
+			t.Fatalf("packet %d differs", i)
+		}
+	}
+}
+
+// TestZstdWindowLimit: a zstd frame that asks for a window over
+// MaxZstdWindow is refused when the file is opened, with the size and the
+// way out, before anything is allocated for it.
+func TestZstdWindowLimit(t *testing.T) {
+	// Magic, a frame header descriptor with no optional fields, a window
+	// descriptor of exponent 18 (2^28 = 256 MiB), and an empty last raw
+	// block.
+	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 18 << 3, 0x01, 0x00, 0x00}
+	path := writeFile(t, "big-window.pcap.zst", frame)
+	_, err := Open(path)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if msg := err.Error(); !strings.Contains(msg, path+": offset ") || !strings.Contains(msg, "compressed stream cut short") {
-		t.Errorf("error %q should name the file, the offset and the cut compressed stream", msg)
+	msg := err.Error()
+	for _, want := range []string{path, "256 MiB window", "limit of 128 MiB", "zstd -d --memory"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
 	}
-	if len(got) == 0 || len(got) >= len(pkts) {
-		t.Errorf("read %d of %d packets before the error", len(got), len(pkts))
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
 	}
 }
 

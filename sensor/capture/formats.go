@@ -29,13 +29,12 @@ const (
 func newFormatReader(path string, src source) (Reader, error) {
 	head, err := src.peek(4)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		b := base{path: path, src: src}
+		if errors.Is(err, io.EOF) && !b.compressed() {
 			return nil, &FormatError{File: path, Msg: "empty file"}
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &FormatError{File: path, Msg: fmt.Sprintf("file too short (%d bytes) for a capture header", len(head))}
-		}
-		return nil, &FormatError{File: path, Msg: err.Error()}
+		// A compressed stream cut before the first block ends says so.
+		return nil, b.shortRead(0, err, "file too short (%d bytes) for a capture header", len(head))
 	}
 	le := binary.LittleEndian.Uint32(head)
 	be := binary.BigEndian.Uint32(head)
@@ -51,7 +50,7 @@ func newFormatReader(path string, src source) (Reader, error) {
 	case be == pcapMagicMicro || be == pcapMagicNano:
 		return newPcapReader(path, src, binary.BigEndian, be == pcapMagicNano)
 	}
-	return nil, &FormatError{File: path, Msg: fmt.Sprintf("%v (magic %08x); medtap reads pcap, pcapng and their .gz", ErrUnknownFormat, be)}
+	return nil, &FormatError{File: path, Msg: fmt.Sprintf("%v (magic %08x); medtap reads pcap, pcapng and their .gz and .zst", ErrUnknownFormat, be)}
 }
 
 type base struct {

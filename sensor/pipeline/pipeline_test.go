@@ -20,7 +20,7 @@ import (
 func captures(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz"} {
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.pcap.gz", "*.pcap.zst"} {
 		m, _ := filepath.Glob(filepath.Join("..", "..", "pcaps", pat))
 		files = append(files, m...)
 	}

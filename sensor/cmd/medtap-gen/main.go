@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("medtap-gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	iface := fs.String("i", "", "send out of interface `IF`")
-	file := fs.String("r", "", "capture `FILE` whose Ethernet frames are sent (pcap or pcapng, also .gz)")
+	file := fs.String("r", "", "capture `FILE` whose Ethernet frames are sent (pcap or pcapng, also .gz or .zst)")
 	dur := fs.Duration("duration", 10*time.Second, "how long to send")
 	pps := fs.Int("pps", 0, "frames per second (0: as fast as possible)")
 	batch := fs.Int("batch", 256, "frames per sendmmsg call")

@@ -57,7 +57,7 @@ func analyzeForAlerts(cmd string, sf sessionFlags, paths []string, stderr io.Wri
 		fmt.Fprintf(stderr, "medtap: %v\n", oneLine(err))
 	}
 	if len(files) == 0 {
-		return nil, errors.New("no capture files found in the given paths (looked for .pcap, .pcapng, .cap and their .gz)")
+		return nil, errors.New("no capture files found in the given paths (looked for .pcap, .pcapng, .cap and their .gz and .zst)")
 	}
 	col := &alertCollector{}
 	s.alertSinks = append(s.alertSinks, col)

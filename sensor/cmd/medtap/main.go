@@ -43,7 +43,7 @@ func main() {
 const usageText = `medtap: passive network security monitor for hospital device networks
 
 Usage:
-  medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz; directories recursively)
+  medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz, .zst; directories recursively)
   medtap run --interface IF [flags]    capture live from a SPAN/TAP interface until SIGINT/SIGTERM
   medtap assets [--db F] [--format table|json|csv] [--class C] [--ip A] [--vendor V]
                                        list the devices of an inventory database
@@ -124,7 +124,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&sf.listen, "listen", "", "serve Prometheus metrics (/metrics, /healthz, /readyz) on `ADDR` during the analysis (default with --serve: "+metrics.DefaultAddr+")")
 	serve := fs.Bool("serve", false, "serve metrics during the analysis and keep serving after it until SIGINT or SIGTERM")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip- or zstd-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -178,7 +178,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "medtap: %v\n", err)
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "medtap analyze: no capture files found in the given paths (looked for .pcap, .pcapng, .cap and their .gz)")
+		fmt.Fprintln(stderr, "medtap analyze: no capture files found in the given paths (looked for .pcap, .pcapng, .cap and their .gz and .zst)")
 		return exitFailure
 	}
 
