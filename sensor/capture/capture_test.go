@@ -269,8 +269,9 @@ func FuzzReader(f *testing.F) {
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Go's fuzzer has no time limit per input: a reader looping on
-		// some file would only show as a stall, like this target's slow
-		// minimisations (each run writes a file and maps the 2 MiB ring).
+		// some file would only show as a stall, which its status line
+		// cannot tell from a worker's long batch (it counts a batch's
+		// executions when the batch ends, and shows 0/sec until then).
 		// The watchdog makes a hang a crash, its input saved.
 		hang := time.AfterFunc(5*time.Second, func() {
 			buf := make([]byte, 1<<20)
