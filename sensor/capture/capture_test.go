@@ -402,23 +402,37 @@ func TestZstdFromTool(t *testing.T) {
 // MaxZstdWindow is refused when the file is opened, with the size and the
 // way out, before anything is allocated for it.
 func TestZstdWindowLimit(t *testing.T) {
-	// Magic, a frame header descriptor with no optional fields, a window
-	// descriptor of exponent 18 (2^28 = 256 MiB), and an empty last raw
-	// block.
-	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 18 << 3, 0x01, 0x00, 0x00}
-	path := writeFile(t, "big-window.pcap.zst", frame)
-	_, err := Open(path)
-	if err == nil {
-		t.Fatal("no error")
-	}
-	msg := err.Error()
-	for _, want := range []string{path, "256 MiB window", "limit of 128 MiB", "zstd -d --memory"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q lacks %q", msg, want)
-		}
-	}
-	if strings.Contains(msg, "\n") {
-		t.Errorf("error is not one line: %q", msg)
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		want  string
+	}{
+		// Magic, a frame header descriptor with no optional fields, a
+		// window descriptor of exponent 18 (2^28 = 256 MiB), and an
+		// empty last raw block.
+		{"window", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 18 << 3, 0x01, 0x00, 0x00}, "256 MiB window"},
+		// Exponent 14: 16 MiB, what zstd --ultra -20 uses.
+		{"ultra", []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 14 << 3, 0x01, 0x00, 0x00}, "16 MiB window"},
+		// Single segment (its window is its content) with a 4-byte
+		// content size of 112 MiB.
+		{"single segment", []byte{0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0x00, 0x00, 0x00, 0x07, 0x01, 0x00, 0x00}, "112 MiB window"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeFile(t, "big-window.pcap.zst", c.frame)
+			_, err := Open(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			for _, want := range []string{path, c.want, "limit of 8 MiB", "zstd -d --memory"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+		})
 	}
 }
 
