@@ -378,22 +378,35 @@ func TestTruncatedCompressed(t *testing.T) {
 }
 
 // TestZstdFromTool reads the capture the zstd tool compressed
-// (pcaps/make/derived.sh): the same packets as the plain file.
+// (pcaps/make/derived.sh), and the same behind a skippable frame, which
+// is how pzstd starts its files: the same packets as the plain file.
 func TestZstdFromTool(t *testing.T) {
 	want, err := readAll(t, sample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := readAll(t, sample+".zst")
+	zst, err := os.ReadFile(sample + ".zst")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != len(want) {
-		t.Fatalf("%d packets, want %d", len(got), len(want))
-	}
-	for i := range got {
-		if !bytes.Equal(got[i].Data, want[i].Data) || got[i].TS != want[i].TS {
-			t.Fatalf("packet %d differs", i)
+	// Skippable frame 0x184D2A50 with 4 bytes of user data (pzstd puts
+	// the next frame's size there).
+	skip := binary.LittleEndian.AppendUint32([]byte{0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0}, uint32(len(zst)))
+	for name, path := range map[string]string{
+		"zstd":  sample + ".zst",
+		"pzstd": writeFile(t, "p.pcap.zst", append(skip, zst...)),
+	} {
+		got, err := readAll(t, path)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d packets, want %d", name, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].Data, want[i].Data) || got[i].TS != want[i].TS {
+				t.Fatalf("%s: packet %d differs", name, i)
+			}
 		}
 	}
 }

@@ -65,6 +65,13 @@ const (
 // zstdMagic opens every zstd frame.
 var zstdMagic = [4]byte{0x28, 0xb5, 0x2f, 0xfd}
 
+// zstdStart reports whether b (4 bytes) opens a zstd stream: a frame, or a
+// skippable frame (magic 0x184D2A50 to 0x184D2A5F, little-endian), which
+// pzstd writes before each frame it compresses in parallel.
+func zstdStart(b [4]byte) bool {
+	return b == zstdMagic || (b[0]&0xf0 == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18)
+}
+
 // openSources returns n sources that each read the whole file, from one
 // read (and decompression) of it.
 func openSources(f *os.File, size int64, n int) ([]source, error) {
@@ -91,7 +98,7 @@ func openSources(f *os.File, size int64, n int) ([]source, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		r, bufSize = zr, chunkSize
-	case k == 4 && magic == zstdMagic:
+	case k == 4 && zstdStart(magic):
 		zr, err := newZstdReader(f, bufio.NewReaderSize(counter, bufSize))
 		if err != nil {
 			return nil, err
@@ -392,7 +399,8 @@ type zstdReader struct{ d *zstd.Decoder }
 func newZstdReader(f *os.File, r io.Reader) (*zstdReader, error) {
 	// The first frame's header says the window it needs: a file over the
 	// limit is refused at once, with the way out, rather than after the
-	// decoder has read up to it.
+	// decoder has read up to it. (After a skippable frame, the decoder
+	// checks the next frame itself.)
 	var first [zstd.HeaderMaxSize]byte
 	n, _ := f.ReadAt(first[:], 0)
 	var h zstd.Header
