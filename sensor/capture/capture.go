@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Packet is one captured frame. Data aliases the reader's buffers and is
@@ -66,6 +68,14 @@ func (e *FormatError) Error() string {
 // gzip nor zstd.
 var ErrUnknownFormat = errors.New("not a pcap, pcapng, gzip or zstd file")
 
+// Stdin is the name under which Expand, Open and OpenShared take standard
+// input, as tcpdump -r - and tshark -r - do: a capture piped in, in any of
+// the formats, read once.
+const Stdin = "-"
+
+// stdinName is how errors name standard input.
+const stdinName = "stdin"
+
 // Open opens a capture file, detecting its format from its first bytes.
 func Open(path string) (Reader, error) {
 	rs, err := OpenShared(path, 1)
@@ -80,6 +90,9 @@ func Open(path string) (Reader, error) {
 // read this way, without a dispatcher handing packets across cores. Each
 // reader is closed on its own.
 func OpenShared(path string, n int) ([]Reader, error) {
+	if path == Stdin {
+		return openStdin(n)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open capture: %w", err)
@@ -93,7 +106,22 @@ func OpenShared(path string, n int) ([]Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("open capture %s: is a directory (use Expand)", path)
 	}
-	srcs, err := openSources(f, st.Size(), n)
+	return openReaders(path, f, st.Size(), n)
+}
+
+// openStdin reads a capture from standard input, as a stream whatever it
+// is (a pipe, or a file redirected in).
+func openStdin(n int) ([]Reader, error) {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		return nil, errors.New("open capture: standard input (-) is a terminal; pipe a capture into it, e.g. tcpdump -w - | medtap analyze -")
+	}
+	return openReaders(stdinName, os.Stdin, -1, n)
+}
+
+// openReaders makes n readers of f, named path in errors; size < 0 reads f
+// as a stream of unknown size.
+func openReaders(path string, f *os.File, size int64, n int) ([]Reader, error) {
+	srcs, err := openSources(f, size, n)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open capture %s: %w", path, err)
@@ -130,12 +158,22 @@ func IsCaptureName(name string) bool {
 }
 
 // Expand turns the command line's files and directories into a list of
-// capture files: files are kept as given (whatever their name), directories
-// are walked recursively for names ending in a capture extension, sorted
-// for a stable order. Unreadable paths are reported in errs, and the rest
+// capture files: files are kept as given (whatever their name), and so is
+// Stdin (once), directories are walked recursively for names ending in a
+// capture extension, sorted for a stable order. Unreadable paths are reported in errs, and the rest
 // are still returned.
 func Expand(paths []string) (files []string, errs []error) {
+	stdin := false
 	for _, p := range paths {
+		if p == Stdin {
+			if stdin {
+				errs = append(errs, errors.New("-: standard input given more than once (it can be read only once)"))
+				continue
+			}
+			stdin = true
+			files = append(files, p)
+			continue
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p, unwrapPathError(err)))

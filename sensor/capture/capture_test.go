@@ -495,3 +495,88 @@ func TestSmallFileSmallRing(t *testing.T) {
 		t.Fatalf("opening and reading a %d-byte capture allocated %d bytes (limit %d)", st.Size(), alloc, limit)
 	}
 }
+
+// withStdin runs f with os.Stdin reading b through a pipe, as a capture
+// piped into medtap would arrive.
+func withStdin(t *testing.T, b []byte, f func()) {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		pw.Write(b)
+		pw.Close()
+	}()
+	old := os.Stdin
+	os.Stdin = pr
+	defer func() { os.Stdin = old; pr.Close() }()
+	f()
+}
+
+// TestStdin reads every format from a pipe on standard input (Stdin): the
+// same packets as from the file, and errors named "stdin".
+func TestStdin(t *testing.T) {
+	want, err := readAll(t, sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"pcap", "pcapng", "pcap.gz", "pcap.zst"} {
+		t.Run(format, func(t *testing.T) {
+			b, _ := os.ReadFile(rewrite(t, want, format))
+			withStdin(t, b, func() {
+				rs, err := OpenShared(Stdin, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, r := range rs {
+					n := 0
+					for ; ; n++ {
+						p, err := r.Next()
+						if errors.Is(err, io.EOF) {
+							break
+						}
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(p.Data, want[n].Data) || p.TS != want[n].TS {
+							t.Fatalf("reader %d: packet %d differs", k, n)
+						}
+					}
+					if n != len(want) || r.Size() != -1 {
+						t.Errorf("reader %d: %d packets of %d, size %d", k, n, len(want), r.Size())
+					}
+					r.Close()
+				}
+			})
+		})
+	}
+	t.Run("truncated", func(t *testing.T) {
+		b, _ := os.ReadFile(sample)
+		withStdin(t, b[:len(b)-10], func() {
+			r, err := Open(Stdin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for {
+				if _, err = r.Next(); err != nil {
+					break
+				}
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "stdin: offset ") || !strings.Contains(msg, "truncated record") {
+				t.Errorf("error %q", msg)
+			}
+		})
+	})
+}
+
+func TestExpandStdinOnce(t *testing.T) {
+	files, errs := Expand([]string{Stdin, sample, Stdin})
+	if len(files) != 2 || files[0] != Stdin || files[1] != sample {
+		t.Errorf("files %q", files)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "standard input given more than once") {
+		t.Errorf("errs %v", errs)
+	}
+}

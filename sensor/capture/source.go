@@ -60,6 +60,9 @@ const (
 	// is what every compression level up to 19 uses; files made with
 	// --ultra or --long are refused with the way out.
 	MaxZstdWindow = 8 << 20
+	// streamPeek is the look-ahead kept to tell a stream's format (the
+	// longest header looked at is a zstd frame's).
+	streamPeek = 64
 )
 
 // zstdMagic opens every zstd frame.
@@ -73,15 +76,29 @@ func zstdStart(b [4]byte) bool {
 }
 
 // openSources returns n sources that each read the whole file, from one
-// read (and decompression) of it.
+// read (and decompression) of it. size < 0 means f is a stream (a pipe on
+// standard input): it is read once, front to back, and its size is not
+// known.
 func openSources(f *os.File, size int64, n int) ([]source, error) {
+	counter := &countingReader{r: f}
+	var r io.Reader = counter
+	// head fills p with the stream's first bytes without consuming them.
+	var head func(p []byte) (int, error)
+	if size >= 0 {
+		head = func(p []byte) (int, error) { return f.ReadAt(p, 0) }
+	} else {
+		br := bufio.NewReaderSize(counter, streamPeek)
+		head = func(p []byte) (int, error) {
+			b, err := br.Peek(len(p))
+			return copy(p, b), err
+		}
+		r = br
+	}
 	var magic [4]byte
-	k, err := f.ReadAt(magic[:], 0)
+	k, err := head(magic[:])
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	counter := &countingReader{r: f}
-	var r io.Reader = counter
 	// A file smaller than a chunk is read into chunks of its own size
 	// (and one byte, to see its end in the same read): opening a folder of
 	// small captures, or a fuzzer's inputs, need not map the whole ring
@@ -93,13 +110,13 @@ func openSources(f *os.File, size int64, n int) ([]source, error) {
 	var release func()
 	switch {
 	case k >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(bufio.NewReaderSize(counter, bufSize))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(r, bufSize))
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		r, bufSize = zr, chunkSize
 	case k == 4 && zstdStart(magic):
-		zr, err := newZstdReader(f, bufio.NewReaderSize(counter, bufSize))
+		zr, err := newZstdReader(head, bufio.NewReaderSize(r, bufSize))
 		if err != nil {
 			return nil, err
 		}
@@ -396,13 +413,13 @@ func (r *chunkReader) close() {
 // decoder goroutines of its own), with the window bounded by MaxZstdWindow.
 type zstdReader struct{ d *zstd.Decoder }
 
-func newZstdReader(f *os.File, r io.Reader) (*zstdReader, error) {
+func newZstdReader(head func([]byte) (int, error), r io.Reader) (*zstdReader, error) {
 	// The first frame's header says the window it needs: a file over the
 	// limit is refused at once, with the way out, rather than after the
 	// decoder has read up to it. (After a skippable frame, the decoder
 	// checks the next frame itself.)
 	var first [zstd.HeaderMaxSize]byte
-	n, _ := f.ReadAt(first[:], 0)
+	n, _ := head(first[:])
 	var h zstd.Header
 	if err := h.Decode(first[:n]); err == nil {
 		// A single-segment frame's window is its whole content.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/medtap/medtap/detect/inventory"
@@ -40,6 +41,9 @@ func carveCmd(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	case fs.NArg() == 0:
 		fmt.Fprintln(stderr, "medtap carve: no capture files given; pass the captures the alert came from")
+		return exitUsage
+	case slices.Contains(fs.Args(), capture.Stdin):
+		fmt.Fprintln(stderr, "medtap carve: cannot read standard input (-): carving reads the captures more than once; save it to a file first")
 		return exitUsage
 	}
 	if err := sf.validate(); err != nil {

@@ -43,7 +43,7 @@ func main() {
 const usageText = `medtap: passive network security monitor for hospital device networks
 
 Usage:
-  medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz, .zst; directories recursively)
+  medtap analyze [flags] FILE|DIR...   analyze captures (pcap, pcapng, .gz, .zst; directories recursively; - for stdin)
   medtap run --interface IF [flags]    capture live from a SPAN/TAP interface until SIGINT/SIGTERM
   medtap assets [--db F] [--format table|json|csv] [--class C] [--ip A] [--vendor V]
                                        list the devices of an inventory database
@@ -124,7 +124,7 @@ func analyze(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&sf.listen, "listen", "", "serve Prometheus metrics (/metrics, /healthz, /readyz) on `ADDR` during the analysis (default with --serve: "+metrics.DefaultAddr+")")
 	serve := fs.Bool("serve", false, "serve metrics during the analysis and keep serving after it until SIGINT or SIGTERM")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures (also gzip- or zstd-compressed; directories recursively),\nreassembles TCP, decodes the protocols found and writes JSON-lines events.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: medtap analyze [flags] FILE|DIR...\n\nReads pcap/pcapng captures, plain or gzip- or zstd-compressed (directories\nrecursively; - reads standard input), reassembles TCP, decodes the protocols\nfound and writes JSON-lines events.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -326,6 +326,12 @@ func progressBar(w io.Writer, p *pipeline.Progress, done chan struct{}) {
 			return
 		case <-tk.C:
 			size, read := p.FileSize.Load(), p.FileRead.Load()
+			if size < 0 {
+				// Standard input: no size, so no bar.
+				fmt.Fprintf(w, "\r\033[K%.1f MiB read, file %d/%d, %d packets, %s",
+					float64(read)/(1<<20), p.FileIndex.Load()+1, p.FileCount.Load(), p.Frames.Load(), time.Since(start).Round(time.Second))
+				continue
+			}
 			frac := 0.0
 			if size > 0 {
 				frac = float64(read) / float64(size)

@@ -45,6 +45,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"analyze", "--progress", "sometimes", sample}, "use auto, always or never"},
 		{[]string{"analyze", "--memory-limit", "lots", sample}, `--memory-limit: "lots" is neither off nor a size like 44MiB or 1GiB`},
 		{[]string{"analyze", "--memory-limit", "8MiB", sample}, `--memory-limit: "8MiB" is below the least limit, 16MiB; use a larger size or off`},
+		{[]string{"carve", "--alert", "x", "-o", "x.pcap", "-"}, "cannot read standard input (-)"},
 	}
 	for _, c := range cases {
 		code, _, stderr := medtap(c.args...)
@@ -88,6 +89,40 @@ func TestAnalyzeWritesEventsAndSummary(t *testing.T) {
 	entries, _ := os.ReadDir(out)
 	if len(entries) != 3 {
 		t.Errorf("output dir holds %d entries, want events.jsonl, alerts.jsonl and assets.json", len(entries))
+	}
+}
+
+// TestAnalyzeStdin: "-" reads a capture piped in (here the gzip-compressed
+// sample), with the same events as the file.
+func TestAnalyzeStdin(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := medtap("analyze", "-q", "-o", filepath.Join(dir, "file"), sample)
+	if code != exitOK {
+		t.Fatalf("file: exit %d: %s", code, stderr)
+	}
+	gz, err := os.ReadFile(sample + ".gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		pw.Write(gz)
+		pw.Close()
+	}()
+	old := os.Stdin
+	os.Stdin = pr
+	defer func() { os.Stdin = old; pr.Close() }()
+	code, _, stderr = medtap("analyze", "-q", "-o", filepath.Join(dir, "stdin"), "-")
+	if code != exitOK {
+		t.Fatalf("stdin: exit %d: %s", code, stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "file", "events.jsonl"))
+	b, _ := os.ReadFile(filepath.Join(dir, "stdin", "events.jsonl"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("events from stdin (%d bytes) differ from the file's (%d bytes)", len(b), len(a))
 	}
 }
 
