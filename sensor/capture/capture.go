@@ -1,6 +1,6 @@
-// Package capture reads packets from capture files: classic pcap (micro- and
-// nanosecond), pcapng, and either of them gzip- or zstd-compressed. A file is read
-// once into a bounded ring of chunks that several readers (the pipeline's
+// Package capture reads packets from capture files, or from standard
+// input: classic pcap (micro- and nanosecond), pcapng, and either of them
+// gzip- or zstd-compressed. A file is read once into a bounded ring of chunks that several readers (the pipeline's
 // workers) walk in place, without a per-packet copy. Every error names the
 // file and the byte offset where the problem was found, so a responder can
 // open the file at that point.
@@ -159,9 +159,9 @@ func IsCaptureName(name string) bool {
 
 // Expand turns the command line's files and directories into a list of
 // capture files: files are kept as given (whatever their name), and so is
-// Stdin (once), directories are walked recursively for names ending in a
-// capture extension, sorted for a stable order. Unreadable paths are reported in errs, and the rest
-// are still returned.
+// Stdin (once); directories are walked recursively for names ending in a
+// capture extension, sorted for a stable order. Unreadable paths are
+// reported in errs, and the rest are still returned.
 func Expand(paths []string) (files []string, errs []error) {
 	stdin := false
 	for _, p := range paths {
