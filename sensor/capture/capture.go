@@ -1,9 +1,10 @@
 // Package capture reads packets from capture files, or from standard
 // input: classic pcap (micro- and nanosecond), pcapng, and either of them
-// gzip- or zstd-compressed. A file is read once into a bounded ring of chunks that several readers (the pipeline's
-// workers) walk in place, without a per-packet copy. Every error names the
-// file and the byte offset where the problem was found, so a responder can
-// open the file at that point.
+// gzip- or zstd-compressed. A file is read once into a bounded ring of
+// chunks that several readers (the pipeline's workers) walk in place,
+// without a per-packet copy. Every error names the file and the byte
+// offset where the problem was found, so a responder can open the file at
+// that point.
 package capture
 
 import (
