@@ -539,7 +539,7 @@ func TestStdin(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if !bytes.Equal(p.Data, want[n].Data) || p.TS != want[n].TS {
+						if n >= len(want) || !bytes.Equal(p.Data, want[n].Data) || p.TS != want[n].TS {
 							t.Fatalf("reader %d: packet %d differs", k, n)
 						}
 					}

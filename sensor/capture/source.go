@@ -53,12 +53,12 @@ const (
 	// a block's limit.
 	carryCap = 64 << 10
 	// MaxZstdWindow is the largest zstd window (the history a decoder
-	// keeps) medtap accepts. The decoder allocates a frame's window (or its
-	// declared content size, if smaller) when the frame starts, whatever
-	// follows: a 9-byte file asking for 128 MiB
-	// (the zstd tool's own limit) took medtap's peak RSS to 152 MB. 8 MiB
-	// is what every compression level up to 19 uses; files made with
-	// --ultra or --long are refused with the way out.
+	// keeps) medtap accepts. The decoder allocates a frame's window (or
+	// its declared content size, if smaller) when the frame starts,
+	// whatever follows: a 9-byte file asking for 128 MiB (the zstd tool's
+	// own limit) took medtap's peak RSS to 152 MB. 8 MiB is what every
+	// compression level up to 19 uses; files made with --ultra or --long
+	// are refused with the way out.
 	MaxZstdWindow = 8 << 20
 	// streamPeek is the look-ahead kept to tell a stream's format (the
 	// longest header looked at is a zstd frame's).
@@ -422,8 +422,11 @@ func newZstdReader(head func([]byte) (int, error), r io.Reader) (*zstdReader, er
 	n, _ := head(first[:])
 	var h zstd.Header
 	if err := h.Decode(first[:n]); err == nil {
-		// A single-segment frame's window is its whole content.
-		if w := max(h.WindowSize, h.FrameContentSize*b2u(h.SingleSegment)); w > MaxZstdWindow {
+		w := h.WindowSize
+		if h.SingleSegment {
+			w = h.FrameContentSize // the window is the whole content
+		}
+		if w > MaxZstdWindow {
 			return nil, zstdWindowError(w)
 		}
 	}
@@ -440,13 +443,6 @@ func (z *zstdReader) Read(p []byte) (int, error) {
 		err = zstdWindowError(0)
 	}
 	return n, err
-}
-
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func zstdWindowError(size uint64) error {

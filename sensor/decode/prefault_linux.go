@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"os"
 	"unsafe"
 
 	"github.com/gopacket/gopacket/layers"
@@ -25,12 +26,10 @@ func PrefaultTables() error {
 		{unsafe.Pointer(&layers.EthernetTypeMetadata), unsafe.Sizeof(layers.EthernetTypeMetadata)},
 		{unsafe.Pointer(&layers.PPPTypeMetadata), unsafe.Sizeof(layers.PPPTypeMetadata)},
 	} {
-		start := uintptr(t.p) &^ (pageSize - 1)
+		start := uintptr(t.p) &^ uintptr(os.Getpagesize()-1)
 		if err := procmaps.Madvise(start, uintptr(t.p)+t.size, unix.MADV_POPULATE_READ); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-const pageSize = 4096

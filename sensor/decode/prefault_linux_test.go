@@ -42,7 +42,7 @@ func TestPrefaultTables(t *testing.T) {
 		t.Fatalf("child printed no fault count:\n%s", out)
 		return 0
 	}
-	pages := int((unsafe.Sizeof(layers.EthernetTypeMetadata) + unsafe.Sizeof(layers.PPPTypeMetadata)) / pageSize)
+	pages := int((unsafe.Sizeof(layers.EthernetTypeMetadata) + unsafe.Sizeof(layers.PPPTypeMetadata)) / uintptr(os.Getpagesize()))
 	cold := faults(false)
 	warm := faults(true)
 	if warm < 0 {
