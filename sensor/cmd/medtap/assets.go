@@ -23,7 +23,6 @@ import (
 	"github.com/medtap/medtap/detect/inventory/oui"
 	"github.com/medtap/medtap/detect/inventory/store"
 	"github.com/medtap/medtap/detect/report"
-	"github.com/medtap/medtap/sensor/internal/jsonlist"
 	"github.com/medtap/medtap/sensor/metrics"
 	"github.com/medtap/medtap/sensor/pipeline"
 )
@@ -174,15 +173,11 @@ func (is *invSession) commit() error {
 // writeAssetsFile writes assets.json through a temporary file, in place
 // only when whole.
 func writeAssetsFile(path string, assets []inventory.Asset) error {
-	b, err := jsonlist.MarshalIndent(assets)
-	if err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	_, err = tmp.Write(append(b, '\n'))
+	err = inventory.WriteAssetsJSON(tmp, assets)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -273,8 +268,10 @@ func assetsCmd(args []string, stdout, stderr io.Writer) int {
 	var out bytes.Buffer
 	switch *format {
 	case "json":
-		b, _ := jsonlist.MarshalIndent(assets)
-		out.Write(append(b, '\n'))
+		if err := inventory.WriteAssetsJSON(&out, assets); err != nil {
+			fmt.Fprintf(stderr, "medtap assets: %v\n", err)
+			return exitFailure
+		}
 	case "csv":
 		w := csv.NewWriter(&out)
 		w.Write(assetColumns)
