@@ -56,15 +56,14 @@ func WriteAssetsJSON(out io.Writer, list []Asset) error {
 // value that opens an object or array puts each member on its own line,
 // two spaces deeper, and an empty one stays "{}" or "[]".
 type jsonWriter struct {
-	b     []byte
-	open  []bool // per open object or array: whether it has a member yet
-	err   error
-	depth int
+	b    []byte
+	open []bool // per open object or array, innermost last: whether it has a member yet
+	err  error
 }
 
 func (w *jsonWriter) newline() {
 	w.b = append(w.b, '\n')
-	for range w.depth {
+	for range w.open {
 		w.b = append(w.b, ' ', ' ')
 	}
 }
@@ -75,14 +74,12 @@ func (w *jsonWriter) beginArray()  { w.begin('[') }
 func (w *jsonWriter) begin(c byte) {
 	w.b = append(w.b, c)
 	w.open = append(w.open, false)
-	w.depth++
 }
 
 // end closes the innermost object ('}') or array (']').
 func (w *jsonWriter) end(c byte) {
 	had := w.open[len(w.open)-1]
 	w.open = w.open[:len(w.open)-1]
-	w.depth--
 	if had {
 		w.newline()
 	}
@@ -107,64 +104,63 @@ func (w *jsonWriter) key(name string) {
 	w.b = append(w.b, '"', ':', ' ')
 }
 
-func (w *jsonWriter) str(name, v string) {
+func (w *jsonWriter) stringField(name, v string) {
 	w.key(name)
 	w.b = parser.AppendJSONString(w.b, v)
 }
 
-func (w *jsonWriter) optStr(name, v string) {
+func (w *jsonWriter) optStringField(name, v string) {
 	if v != "" {
-		w.str(name, v)
+		w.stringField(name, v)
 	}
 }
 
-func (w *jsonWriter) uint(name string, v uint64) {
+func (w *jsonWriter) uintField(name string, v uint64) {
 	w.key(name)
 	w.b = strconv.AppendUint(w.b, v, 10)
 }
 
-func (w *jsonWriter) int(name string, v int) {
+func (w *jsonWriter) intField(name string, v int) {
 	w.key(name)
 	w.b = strconv.AppendInt(w.b, int64(v), 10)
 }
 
-func (w *jsonWriter) optInt(name string, v int) {
+func (w *jsonWriter) optIntField(name string, v int) {
 	if v != 0 {
-		w.int(name, v)
+		w.intField(name, v)
 	}
 }
 
-func (w *jsonWriter) bool(name string, v bool) {
+func (w *jsonWriter) boolField(name string, v bool) {
 	w.key(name)
 	w.b = strconv.AppendBool(w.b, v)
 }
 
-func (w *jsonWriter) optBool(name string, v bool) {
+func (w *jsonWriter) optBoolField(name string, v bool) {
 	if v {
-		w.bool(name, v)
+		w.boolField(name, v)
 	}
 }
 
 // errJSONTime is what time.Time.MarshalJSON refuses: a year outside
-// 0..9999 (or an offset it cannot write).
-var errJSONTime = errors.New("inventory: a time outside the years 0-9999 has no JSON form")
+// 0..9999, or a zone offset of a day or more.
+var errJSONTime = errors.New("inventory: a time outside the years 0-9999, or with a zone offset of 24 hours or more, has no JSON form")
 
-// time writes t as time.Time.MarshalJSON does: RFC 3339 with as many
+// timeField writes t as time.Time.MarshalJSON does: RFC 3339 with as many
 // fraction digits as it needs, in t's own zone.
-func (w *jsonWriter) time(name string, t time.Time) {
+func (w *jsonWriter) timeField(name string, t time.Time) {
 	w.key(name)
-	if y := t.Year(); y < 0 || y > 9999 {
-		if w.err == nil {
-			w.err = errJSONTime
-		}
+	_, off := t.Zone()
+	if y := t.Year(); (y < 0 || y > 9999 || off <= -24*3600 || off >= 24*3600) && w.err == nil {
+		w.err = errJSONTime
 	}
 	w.b = append(w.b, '"')
 	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
 }
 
-// strings writes a list of strings; nil is null, as encoding/json has it.
-func (w *jsonWriter) strings(name string, l []string) {
+// stringsField writes a list of strings; nil is null, as encoding/json has it.
+func (w *jsonWriter) stringsField(name string, l []string) {
 	w.key(name)
 	if l == nil {
 		w.b = append(w.b, "null"...)
@@ -178,14 +174,14 @@ func (w *jsonWriter) strings(name string, l []string) {
 	w.end(']')
 }
 
-func (w *jsonWriter) optStrings(name string, l []string) {
+func (w *jsonWriter) optStringsField(name string, l []string) {
 	if len(l) > 0 {
-		w.strings(name, l)
+		w.stringsField(name, l)
 	}
 }
 
-// list writes a list of objects, each by one; nil is null.
-func list[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)) {
+// objectList writes a list of objects, each by one; nil is null.
+func objectList[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)) {
 	w.key(name)
 	if l == nil {
 		w.b = append(w.b, "null"...)
@@ -201,9 +197,9 @@ func list[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)) {
 	w.end(']')
 }
 
-func optList[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)) {
+func optObjectList[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)) {
 	if len(l) > 0 {
-		list(w, name, l, one)
+		objectList(w, name, l, one)
 	}
 }
 
@@ -212,11 +208,11 @@ func optList[T any](w *jsonWriter, name string, l []T, one func(*jsonWriter, *T)
 
 func (w *jsonWriter) asset(a *Asset) {
 	w.beginObject()
-	w.str("id", a.ID)
-	w.optStr("mac", a.MAC)
-	w.optStr("vendor", a.Vendor)
-	w.str("ip", a.IP)
-	list(w, "ips", a.IPs, (*jsonWriter).ipSeen)
+	w.stringField("id", a.ID)
+	w.optStringField("mac", a.MAC)
+	w.optStringField("vendor", a.Vendor)
+	w.stringField("ip", a.IP)
+	objectList(w, "ips", a.IPs, (*jsonWriter).ipSeen)
 	if len(a.VLANs) > 0 {
 		w.key("vlans")
 		w.beginArray()
@@ -226,12 +222,12 @@ func (w *jsonWriter) asset(a *Asset) {
 		}
 		w.end(']')
 	}
-	w.bool("internal", a.Internal)
-	w.optStr("country", a.Country)
-	w.optStrings("sensors", a.Sensors)
-	w.time("first_seen", a.FirstSeen)
-	w.time("last_seen", a.LastSeen)
-	optList(w, "hostnames", a.Hostnames, (*jsonWriter).hostname)
+	w.boolField("internal", a.Internal)
+	w.optStringField("country", a.Country)
+	w.optStringsField("sensors", a.Sensors)
+	w.timeField("first_seen", a.FirstSeen)
+	w.timeField("last_seen", a.LastSeen)
+	optObjectList(w, "hostnames", a.Hostnames, (*jsonWriter).hostname)
 	if a.DHCP != nil {
 		w.key("dhcp")
 		w.beginObject()
@@ -242,169 +238,169 @@ func (w *jsonWriter) asset(a *Asset) {
 	w.beginObject()
 	w.medical(&a.Medical)
 	w.end('}')
-	optList(w, "software", a.Software, (*jsonWriter).fingerprint)
-	optList(w, "services", a.Services, (*jsonWriter).service)
-	optList(w, "uses", a.Uses, (*jsonWriter).service)
-	optList(w, "peers", a.Peers, (*jsonWriter).peer)
+	optObjectList(w, "software", a.Software, (*jsonWriter).fingerprint)
+	optObjectList(w, "services", a.Services, (*jsonWriter).service)
+	optObjectList(w, "uses", a.Uses, (*jsonWriter).service)
+	optObjectList(w, "peers", a.Peers, (*jsonWriter).peer)
 	w.key("bytes_by_category")
 	w.beginObject()
-	w.uint("sensitive_medical", a.Bytes.SensitiveMedical)
-	w.uint("non_sensitive_medical", a.Bytes.NonSensitiveMedical)
-	w.uint("device", a.Bytes.Device)
-	w.uint("unknown", a.Bytes.Unknown)
+	w.uintField("sensitive_medical", a.Bytes.SensitiveMedical)
+	w.uintField("non_sensitive_medical", a.Bytes.NonSensitiveMedical)
+	w.uintField("device", a.Bytes.Device)
+	w.uintField("unknown", a.Bytes.Unknown)
 	w.end('}')
-	w.uint("medical_bytes", a.MedicalBytes)
-	w.uint("medical_encrypted_bytes", a.MedicalEncryptedBytes)
+	w.uintField("medical_bytes", a.MedicalBytes)
+	w.uintField("medical_encrypted_bytes", a.MedicalEncryptedBytes)
 	if a.MedicalEncryptedShare != nil {
 		w.key("medical_encrypted_share")
 		w.b = parser.AppendJSONFloat(w.b, *a.MedicalEncryptedShare)
 	}
-	w.str("class", a.Class)
-	w.optStrings("class_reasons", a.ClassReasons)
+	w.stringField("class", a.Class)
+	w.optStringsField("class_reasons", a.ClassReasons)
 	w.key("risk")
 	w.beginObject()
 	w.key("open_alerts")
 	w.beginObject()
 	s := &a.Risk.OpenAlerts
-	w.int("critical", s.Critical)
-	w.int("high", s.High)
-	w.int("medium", s.Medium)
-	w.int("low", s.Low)
-	w.int("info", s.Info)
+	w.intField("critical", s.Critical)
+	w.intField("high", s.High)
+	w.intField("medium", s.Medium)
+	w.intField("low", s.Low)
+	w.intField("info", s.Info)
 	w.end('}')
-	w.optStrings("contradicted", a.Risk.Contradicted)
+	w.optStringsField("contradicted", a.Risk.Contradicted)
 	w.end('}')
 	w.end('}')
 }
 
 func (w *jsonWriter) ipSeen(v *IPSeen) {
-	w.str("ip", v.IP)
-	w.str("source", v.Source)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.stringField("ip", v.IP)
+	w.stringField("source", v.Source)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) hostname(v *Hostname) {
-	w.str("name", v.Name)
-	w.str("source", v.Source)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.stringField("name", v.Name)
+	w.stringField("source", v.Source)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) dhcp(v *DHCPFingerprint) {
-	w.optStr("parameter_request_list", v.ParameterRequestList)
-	w.optStr("vendor_class", v.VendorClass)
-	w.optStr("client_id", v.ClientID)
-	w.optStr("last_message", v.LastMessage)
-	w.time("last_seen", v.LastSeen)
+	w.optStringField("parameter_request_list", v.ParameterRequestList)
+	w.optStringField("vendor_class", v.VendorClass)
+	w.optStringField("client_id", v.ClientID)
+	w.optStringField("last_message", v.LastMessage)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) medical(m *Medical) {
-	optList(w, "ae_titles", m.AETitles, (*jsonWriter).aeTitle)
-	optList(w, "devices", m.Devices, (*jsonWriter).deviceIdentity)
-	w.optStr("modality", m.Modality)
-	w.optStr("manufacturer", m.Manufacturer)
-	w.optStr("model", m.Model)
-	w.optStr("device_serial_number", m.DeviceSerialNumber)
-	w.optStrings("software_versions", m.SoftwareVersions)
-	w.optStr("station_name", m.StationName)
-	optList(w, "dicom_implementations", m.DICOMImplementations, (*jsonWriter).dicomImplementation)
-	optList(w, "sop_classes", m.SOPClasses, (*jsonWriter).sopClass)
-	optList(w, "hl7", m.HL7, (*jsonWriter).hl7Identity)
-	optList(w, "hl7_software", m.HL7Software, (*jsonWriter).hl7Software)
-	w.optStrings("udis", m.UDIs)
-	w.optStrings("equipment_ids", m.EquipmentIDs)
-	w.optStrings("astm_senders", m.ASTMSenders)
-	w.optInt("astm_results_sent", m.ASTMResultsSent)
-	w.optInt("astm_results_received", m.ASTMResultsReceived)
+	optObjectList(w, "ae_titles", m.AETitles, (*jsonWriter).aeTitle)
+	optObjectList(w, "devices", m.Devices, (*jsonWriter).deviceIdentity)
+	w.optStringField("modality", m.Modality)
+	w.optStringField("manufacturer", m.Manufacturer)
+	w.optStringField("model", m.Model)
+	w.optStringField("device_serial_number", m.DeviceSerialNumber)
+	w.optStringsField("software_versions", m.SoftwareVersions)
+	w.optStringField("station_name", m.StationName)
+	optObjectList(w, "dicom_implementations", m.DICOMImplementations, (*jsonWriter).dicomImplementation)
+	optObjectList(w, "sop_classes", m.SOPClasses, (*jsonWriter).sopClass)
+	optObjectList(w, "hl7", m.HL7, (*jsonWriter).hl7Identity)
+	optObjectList(w, "hl7_software", m.HL7Software, (*jsonWriter).hl7Software)
+	w.optStringsField("udis", m.UDIs)
+	w.optStringsField("equipment_ids", m.EquipmentIDs)
+	w.optStringsField("astm_senders", m.ASTMSenders)
+	w.optIntField("astm_results_sent", m.ASTMResultsSent)
+	w.optIntField("astm_results_received", m.ASTMResultsReceived)
 }
 
 func (w *jsonWriter) aeTitle(v *AETitle) {
-	w.str("title", v.Title)
-	w.strings("roles", v.Roles)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.stringField("title", v.Title)
+	w.stringsField("roles", v.Roles)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) deviceIdentity(v *DeviceIdentity) {
-	w.str("source", v.Source)
-	w.optStr("modality", v.Modality)
-	w.optStr("manufacturer", v.Manufacturer)
-	w.optStr("model", v.Model)
-	w.optStr("device_serial_number", v.DeviceSerialNumber)
-	w.optStr("software_versions", v.SoftwareVersions)
-	w.optStr("hardware_version", v.HardwareVersion)
-	w.optStr("station_name", v.StationName)
-	w.optStr("device_name", v.DeviceName)
-	w.optStr("udi", v.UDI)
-	w.int("count", v.Count)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.stringField("source", v.Source)
+	w.optStringField("modality", v.Modality)
+	w.optStringField("manufacturer", v.Manufacturer)
+	w.optStringField("model", v.Model)
+	w.optStringField("device_serial_number", v.DeviceSerialNumber)
+	w.optStringField("software_versions", v.SoftwareVersions)
+	w.optStringField("hardware_version", v.HardwareVersion)
+	w.optStringField("station_name", v.StationName)
+	w.optStringField("device_name", v.DeviceName)
+	w.optStringField("udi", v.UDI)
+	w.intField("count", v.Count)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) dicomImplementation(v *DICOMImplementation) {
-	w.str("class_uid", v.ClassUID)
-	w.optStr("version_name", v.VersionName)
+	w.stringField("class_uid", v.ClassUID)
+	w.optStringField("version_name", v.VersionName)
 }
 
 func (w *jsonWriter) sopClass(v *SOPClassUse) {
-	w.str("uid", v.UID)
-	w.str("role", v.Role)
-	w.str("command", v.Command)
-	w.int("count", v.Count)
+	w.stringField("uid", v.UID)
+	w.stringField("role", v.Role)
+	w.stringField("command", v.Command)
+	w.intField("count", v.Count)
 }
 
 func (w *jsonWriter) hl7Identity(v *HL7Identity) {
-	w.str("application", v.Application)
-	w.optStr("facility", v.Facility)
-	w.str("role", v.Role)
-	w.optStrings("message_types", v.MessageTypes)
-	w.int("count", v.Count)
+	w.stringField("application", v.Application)
+	w.optStringField("facility", v.Facility)
+	w.stringField("role", v.Role)
+	w.optStringsField("message_types", v.MessageTypes)
+	w.intField("count", v.Count)
 }
 
 func (w *jsonWriter) hl7Software(v *HL7Software) {
-	w.optStr("vendor", v.Vendor)
-	w.optStr("product", v.Product)
-	w.optStr("version", v.Version)
-	w.optStr("binary_id", v.BinaryID)
+	w.optStringField("vendor", v.Vendor)
+	w.optStringField("product", v.Product)
+	w.optStringField("version", v.Version)
+	w.optStringField("binary_id", v.BinaryID)
 }
 
 func (w *jsonWriter) fingerprint(v *Fingerprint) {
-	w.str("kind", v.Kind)
-	w.str("value", v.Value)
+	w.stringField("kind", v.Kind)
+	w.stringField("value", v.Value)
 	if v.Port != 0 {
-		w.uint("port", uint64(v.Port))
+		w.uintField("port", uint64(v.Port))
 	}
-	w.int("count", v.Count)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.intField("count", v.Count)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) service(v *Service) {
-	w.uint("port", uint64(v.Port))
-	w.str("transport", v.Transport)
-	w.str("app_proto", v.AppProto)
-	w.bool("encrypted", v.Encrypted)
-	w.uint("flows", v.Flows)
-	w.uint("bytes", v.Bytes)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.uintField("port", uint64(v.Port))
+	w.stringField("transport", v.Transport)
+	w.stringField("app_proto", v.AppProto)
+	w.boolField("encrypted", v.Encrypted)
+	w.uintField("flows", v.Flows)
+	w.uintField("bytes", v.Bytes)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }
 
 func (w *jsonWriter) peer(v *Peer) {
-	w.str("ip", v.IP)
-	w.optStr("asset_id", v.AssetID)
-	w.str("direction", v.Direction)
-	w.uint("port", uint64(v.Port))
-	w.str("transport", v.Transport)
-	w.str("app_proto", v.AppProto)
-	w.str("data_category", v.DataCategory)
-	w.bool("internal", v.Internal)
-	w.optStr("country", v.Country)
-	w.optBool("foreign", v.Foreign)
-	w.bool("encrypted", v.Encrypted)
-	w.uint("flows", v.Flows)
-	w.uint("bytes", v.Bytes)
-	w.time("first_seen", v.FirstSeen)
-	w.time("last_seen", v.LastSeen)
+	w.stringField("ip", v.IP)
+	w.optStringField("asset_id", v.AssetID)
+	w.stringField("direction", v.Direction)
+	w.uintField("port", uint64(v.Port))
+	w.stringField("transport", v.Transport)
+	w.stringField("app_proto", v.AppProto)
+	w.stringField("data_category", v.DataCategory)
+	w.boolField("internal", v.Internal)
+	w.optStringField("country", v.Country)
+	w.optBoolField("foreign", v.Foreign)
+	w.boolField("encrypted", v.Encrypted)
+	w.uintField("flows", v.Flows)
+	w.uintField("bytes", v.Bytes)
+	w.timeField("first_seen", v.FirstSeen)
+	w.timeField("last_seen", v.LastSeen)
 }

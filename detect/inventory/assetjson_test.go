@@ -105,12 +105,23 @@ func TestAssetsJSONSameAsEncodingJSON(t *testing.T) {
 }
 
 func TestAssetsJSONTimeOutOfRange(t *testing.T) {
-	list := []Asset{{FirstSeen: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	if _, err := json.Marshal(list); err == nil {
-		t.Fatal("encoding/json accepts year 10000; the test's premise is wrong")
-	}
-	if err := WriteAssetsJSON(io.Discard, list); err == nil {
-		t.Error("year 10000: no error, want one as encoding/json gives")
+	for name, ts := range map[string]time.Time{
+		"year 10000":     time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		"year -1":        time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		"offset 25h":     time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 25*3600)),
+		"offset -24h":    time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", -24*3600)),
+		"in a peer list": {},
+	} {
+		list := []Asset{{FirstSeen: ts}}
+		if name == "in a peer list" {
+			list = []Asset{{Peers: []Peer{{LastSeen: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}}
+		}
+		if _, err := json.Marshal(list); err == nil {
+			t.Fatalf("%s: encoding/json accepts it; the test's premise is wrong", name)
+		}
+		if err := WriteAssetsJSON(io.Discard, list); err == nil {
+			t.Errorf("%s: no error, want one as encoding/json gives", name)
+		}
 	}
 }
 
