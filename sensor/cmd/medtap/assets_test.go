@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/medtap/medtap/detect/inventory"
+	"github.com/medtap/medtap/detect/inventory/store"
 )
 
 const lanSample = "../../../pcaps/inventory-lan.pcap"
@@ -83,5 +85,47 @@ func TestAssetsErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); err == nil {
 		t.Error("medtap assets created the missing database")
+	}
+}
+
+// TestAssetsFileAsEncodingJSON analyses the bundled captures (DICOM, HL7,
+// ASTM, TLS, DHCP, remote access...) into a database and checks that
+// assets.json is byte for byte what encoding/json's MarshalIndent writes
+// for the assets the database holds.
+func TestAssetsFileAsEncodingJSON(t *testing.T) {
+	dir := t.TempDir()
+	db, out := filepath.Join(dir, "inv.db"), filepath.Join(dir, "out")
+	if code, _, stderr := medtap("analyze", "-q", "--db", db, "-o", out, "--progress", "never", "../../../pcaps"); code != exitOK && code != exitFailure {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "assets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenExisting(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	assets, err := st.LoadAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.MarshalIndent(assets, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want = append(want, '\n'); !bytes.Equal(data, want) {
+		i := 0
+		for i < min(len(data), len(want)) && data[i] == want[i] {
+			i++
+		}
+		t.Errorf("assets.json differs from encoding/json at byte %d:\n got %q\nwant %q", i, data[max(0, i-60):min(len(data), i+60)], want[max(0, i-60):min(len(want), i+60)])
+	}
+	// The captures give a dozen assets with most kinds of member.
+	for _, k := range []string{`"ae_titles"`, `"hl7"`, `"dhcp"`, `"peers"`, `"vlans"`, `"medical_encrypted_share"`, `"software"`, `"station_name"`} {
+		if !bytes.Contains(want, []byte(k)) {
+			t.Errorf("the assets of pcaps/ have no %s: the test needs varied ones", k)
+		}
 	}
 }
