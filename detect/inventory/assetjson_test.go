@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 )
 
 // fillValue sets every field reachable from v to a value that is not zero
@@ -89,14 +91,7 @@ func TestAssetsJSONSameAsEncodingJSON(t *testing.T) {
 		if err := WriteAssetsJSON(&out, list); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got := out.Bytes()
-		if !bytes.Equal(got, want) {
-			i := 0
-			for i < min(len(got), len(want)) && got[i] == want[i] {
-				i++
-			}
-			t.Errorf("%s: differs from encoding/json at byte %d:\n got %q\nwant %q", name, i, got[max(0, i-80):min(len(got), i+80)], want[max(0, i-80):min(len(want), i+80)])
-		}
+		jsontest.SameBytes(t, name, out.Bytes(), want)
 	}
 	var out bytes.Buffer
 	if err := WriteAssetsJSON(&out, nil); err != nil || out.String() != "[]\n" {

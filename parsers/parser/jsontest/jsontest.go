@@ -30,3 +30,18 @@ func SameAsMarshal(t testing.TB, v Appender) {
 		t.Fatalf("AppendJSON does not append to the buffer it is given: %s", got)
 	}
 }
+
+// SameBytes fails unless got equals want, showing both around the first
+// byte where they differ (what names the output, for the message).
+func SameBytes(t testing.TB, what string, got, want []byte) {
+	t.Helper()
+	if bytes.Equal(got, want) {
+		return
+	}
+	i := 0
+	for i < min(len(got), len(want)) && got[i] == want[i] {
+		i++
+	}
+	t.Errorf("%s differs from encoding/json at byte %d:\n got %q\nwant %q", what, i,
+		got[max(0, i-80):min(len(got), i+80)], want[max(0, i-80):min(len(want), i+80)])
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/medtap/medtap/detect/inventory"
 	"github.com/medtap/medtap/detect/inventory/store"
+	"github.com/medtap/medtap/parsers/parser/jsontest"
 )
 
 const lanSample = "../../../pcaps/inventory-lan.pcap"
@@ -115,13 +116,7 @@ func TestAssetsFileAsEncodingJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want = append(want, '\n'); !bytes.Equal(data, want) {
-		i := 0
-		for i < min(len(data), len(want)) && data[i] == want[i] {
-			i++
-		}
-		t.Errorf("assets.json differs from encoding/json at byte %d:\n got %q\nwant %q", i, data[max(0, i-60):min(len(data), i+60)], want[max(0, i-60):min(len(want), i+60)])
-	}
+	jsontest.SameBytes(t, "assets.json", data, append(want, '\n'))
 	// The captures give a dozen assets with most kinds of member.
 	for _, k := range []string{`"ae_titles"`, `"hl7"`, `"dhcp"`, `"peers"`, `"vlans"`, `"medical_encrypted_share"`, `"software"`, `"station_name"`} {
 		if !bytes.Contains(want, []byte(k)) {
